@@ -1,0 +1,62 @@
+//! `geochip`: the command line of the geochip toolkit.
+//!
+//! Run `geochip --help` for the commands and `geochip <command> --help` for each one's options.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+/// geochip: stack STAC assets into a cube, burn vector labels, slice ML chips, and measure
+/// how fast chips reach a GPU.
+#[derive(Debug, Parser)]
+#[command(name = "geochip", version, about, long_about = None, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the grid of a GeoTIFF as JSON: CRS, shape, transform (rasterio Affine order and
+    /// GDAL geotransform order), bounds and resolution, plus band count, dtype, nodata and
+    /// tiling. No pixels are decoded.
+    ///
+    /// Example: geochip info cookbooks/data/RGB.byte.tif
+    Info {
+        /// The GeoTIFF (or COG) to describe.
+        file: PathBuf,
+        /// Print the JSON on one line instead of indented.
+        #[arg(long)]
+        compact: bool,
+    },
+}
+
+fn info(file: &Path, compact: bool) -> anyhow::Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
+    let name = file.display().to_string();
+    let info = geochip::geotiff::read_info(&name, &bytes)?;
+    let json = info.to_json();
+    let text = if compact {
+        serde_json::to_string(&json)?
+    } else {
+        serde_json::to_string_pretty(&json)?
+    };
+    println!("{text}");
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::Info { file, compact } => info(file, *compact),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
