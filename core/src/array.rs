@@ -624,6 +624,8 @@ impl LabeledArray {
     /// ```
     /// assert_eq!(geochip::LabeledArray::arange_i32(&["x"], &[5]).unwrap().sum_f64(), 10.0);
     /// ```
+    // The macro expands once per dtype; for f64 the cast is a no-op.
+    #[allow(clippy::unnecessary_cast)]
     pub fn sum_f64(&self) -> f64 {
         with_data!(&self.data, a => a.iter().map(|v| *v as f64).sum())
     }

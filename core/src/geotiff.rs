@@ -103,7 +103,13 @@ impl GeoTiffInfo {
             obj.insert("georeferenced".into(), self.georeferenced.into());
             obj.insert("count".into(), self.bands.into());
             obj.insert("dtype".into(), self.dtype.name().into());
-            obj.insert("nodata".into(), serde_json::json!(self.nodata));
+            // JSON has no NaN/inf: write them as gdalinfo -json does, as strings.
+            let nodata = match self.nodata {
+                Some(v) if v.is_nan() => serde_json::json!("nan"),
+                Some(v) if v.is_infinite() => serde_json::json!(if v > 0.0 { "inf" } else { "-inf" }),
+                other => serde_json::json!(other),
+            };
+            obj.insert("nodata".into(), nodata);
             obj.insert(
                 "compression".into(),
                 compression_name(self.compression).into(),

@@ -198,7 +198,7 @@ impl GeoTransform {
             .abs()
             .max(gt[2].abs())
             .max(gt[4].abs().max(gt[5].abs()));
-        if !(det.abs() > 1e-10 * magnitude * magnitude) {
+        if det.is_nan() || det.abs() <= 1e-10 * magnitude * magnitude {
             return Err(GridError::NotInvertible {
                 transform: self.to_affine(),
             });

@@ -44,8 +44,13 @@ impl Grid {
     /// Builds a grid from six coefficients in `order` (`"gdal"` or `"affine"`), a shape and
     /// an optional CRS text (`"EPSG:32633"`, WKT or PROJJSON).
     ///
+    /// Bad input (wrong count, unknown order, a zero pixel size) throws a JS `Error` whose
+    /// message is the core's error text.
+    ///
     /// ```
-    /// let err = geochip_wasm::Grid::new(vec![0.0; 6], "gdal", 4, 4, None).unwrap_err();
+    /// let g = geochip_wasm::Grid::new(vec![0.0, 10.0, 0.0, 0.0, 0.0, -10.0], "gdal", 4, 4,
+    ///                                 Some("EPSG:32633".into())).unwrap();
+    /// assert_eq!(g.bounds(), vec![0.0, -40.0, 40.0, 0.0]);
     /// ```
     #[wasm_bindgen(constructor)]
     pub fn new(

@@ -30,7 +30,12 @@ fn grid_round_trip_in_the_browser() {
     )
     .unwrap();
     let c = g.pixel_to_world(10, 20, "center").unwrap();
-    assert_eq!(g.world_to_pixel(c[0], c[1]).unwrap(), vec![10.5, 20.5]);
+    // GDAL's inverse arithmetic, computed in Python (float64, same operation order):
+    // (-c/a + x*(1/a) + y*0.0, -f/e + x*0.0 + y*(1/e))
+    assert_eq!(
+        g.world_to_pixel(c[0], c[1]).unwrap(),
+        vec![10.499999999999943, 20.5]
+    );
     assert_eq!(g.bounds()[0], 101985.0);
 }
 

@@ -1,1 +1,97 @@
-fn main() {}
+//! `cargo xtask`: geochip's build, serve and test automation.
+//!
+//! - `cargo xtask book`  — build the wasm module and the mdBook into a static folder.
+//! - `cargo xtask serve` — build, then serve the book on 127.0.0.1 (loopback only).
+//! - `cargo xtask test`  — every check CI runs: fmt, clippy, tests, wasm32 builds, the
+//!   dependency boundary, wasm-bindgen-test in headless Chromium, the book, and the
+//!   end-to-end lesson test in the browser.
+//!
+//! Missing tools (the wasm32 target, wasm-bindgen-cli at the wasm-bindgen crate's exact
+//! version, mdbook, Debian's chromium + chromium-driver) are installed on first use.
+
+mod browser;
+mod build;
+mod checks;
+mod serve;
+mod tools;
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result, bail};
+
+const USAGE: &str = "\
+usage: cargo xtask <command> [options]
+
+commands:
+  book  [--out DIR]                  build the wasm module and the book into DIR
+                                     (default: <target>/geochip-book); no server
+  serve [--port N] [--no-build]      build, then serve the book on http://127.0.0.1:N/
+                                     (default port 8000; 0 picks a free one)
+  test                               run every check CI runs (see README.md)
+  tools                              install the missing tools and print where they are
+
+environment:
+  GEOCHIP_TOOLS    install wasm-bindgen-cli and mdbook under this directory (its bin/)
+                   instead of cargo's own bin directory; reused by every clone
+  CARGO_TARGET_DIR shared build directory (CI points it outside the clone)";
+
+fn main() {
+    if let Err(e) = run() {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let Some(cmd) = args.next() else {
+        println!("{USAGE}");
+        bail!("no command given");
+    };
+    let rest: Vec<String> = args.collect();
+    let ws = build::Workspace::locate()?;
+    match cmd.as_str() {
+        "book" => {
+            let out = flag_value(&rest, "--out")?.map(PathBuf::from);
+            let dir = build::book(&ws, out)?;
+            println!("book built in {}", dir.display());
+        }
+        "serve" => {
+            let port: u16 = flag_value(&rest, "--port")?
+                .map(|p| {
+                    p.parse()
+                        .with_context(|| format!("--port: '{p}' is not a port number"))
+                })
+                .transpose()?
+                .unwrap_or(8000);
+            let dir = if rest.iter().any(|a| a == "--no-build") {
+                ws.book_dir()
+            } else {
+                build::book(&ws, None)?
+            };
+            serve::serve_forever(&dir, port)?;
+        }
+        "test" => checks::run_all(&ws)?,
+        "tools" => {
+            let t = tools::ensure_all(&ws)?;
+            println!("{t}");
+        }
+        "help" | "--help" | "-h" => println!("{USAGE}"),
+        other => {
+            println!("{USAGE}");
+            bail!("unknown command '{other}'");
+        }
+    }
+    Ok(())
+}
+
+fn flag_value(args: &[String], name: &str) -> Result<Option<String>> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(None),
+        Some(i) => args
+            .get(i + 1)
+            .cloned()
+            .map(Some)
+            .with_context(|| format!("{name} needs a value")),
+    }
+}

@@ -1,0 +1,177 @@
+//! Building the wasm module and the book.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+
+use crate::tools;
+
+/// The workspace root and its build directory.
+pub struct Workspace {
+    /// Repository root (holds the workspace Cargo.toml).
+    pub root: PathBuf,
+    /// Cargo's target directory (`CARGO_TARGET_DIR` or `<root>/target`).
+    pub target_dir: PathBuf,
+}
+
+impl Workspace {
+    /// Finds the workspace from xtask's own manifest directory.
+    pub fn locate() -> Result<Self> {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .context("xtask has no parent directory")?
+            .to_path_buf();
+        let target_dir = match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
+            Some(d) => {
+                let d = PathBuf::from(d);
+                if d.is_absolute() { d } else { root.join(d) }
+            }
+            None => root.join("target"),
+        };
+        Ok(Self { root, target_dir })
+    }
+
+    /// Where `cargo xtask book` writes the static site by default.
+    pub fn book_dir(&self) -> PathBuf {
+        self.target_dir.join("geochip-book")
+    }
+
+    /// A `cargo` command run from the workspace root.
+    pub fn cargo(&self) -> Command {
+        let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        cmd.current_dir(&self.root);
+        cmd
+    }
+}
+
+/// A path relative to the current directory when possible, for shorter logs.
+pub fn shown(p: &Path) -> String {
+    std::env::current_dir()
+        .ok()
+        .and_then(|cwd| p.strip_prefix(cwd).ok().map(Path::to_path_buf))
+        .unwrap_or_else(|| p.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Prints a command as a shell line, runs it, and fails when it fails.
+pub fn run_cmd(cmd: &mut Command) -> Result<()> {
+    let line = describe(cmd);
+    println!("$ {line}");
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start `{line}` (is the program installed?)"))?;
+    if !status.success() {
+        bail!("`{line}` failed with {status}");
+    }
+    Ok(())
+}
+
+/// Like [`run_cmd`] but also returns stdout+stderr (echoed as it is captured).
+pub fn run_capture(cmd: &mut Command) -> Result<String> {
+    let line = describe(cmd);
+    println!("$ {line}");
+    let out = cmd
+        .output()
+        .with_context(|| format!("cannot start `{line}` (is the program installed?)"))?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    print!("{text}");
+    if !out.status.success() {
+        bail!("`{line}` failed with {}", out.status);
+    }
+    Ok(text)
+}
+
+fn describe(cmd: &Command) -> String {
+    let mut parts: Vec<String> = cmd
+        .get_envs()
+        .filter_map(|(k, v)| {
+            let k = k.to_string_lossy();
+            (k != "PATH")
+                .then(|| format!("{k}={}", v.map(|v| v.to_string_lossy()).unwrap_or_default()))
+        })
+        .collect();
+    parts.push(cmd.get_program().to_string_lossy().into_owned());
+    parts.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    parts.join(" ")
+}
+
+/// PATH with the tools' bin directory first (for wasm-bindgen-test-runner).
+pub fn path_with(dir: &Path) -> std::ffi::OsString {
+    let mut paths = vec![dir.to_path_buf()];
+    if let Some(p) = std::env::var_os("PATH") {
+        paths.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(paths).unwrap_or_default()
+}
+
+/// Builds the wasm module (release) and runs wasm-bindgen on it; returns the package dir.
+pub fn wasm_pkg(ws: &Workspace, t: &tools::Tools) -> Result<PathBuf> {
+    run_cmd(ws.cargo().args([
+        "build",
+        "--release",
+        "-p",
+        "geochip-wasm",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let wasm = ws
+        .target_dir
+        .join("wasm32-unknown-unknown/release/geochip_wasm.wasm");
+    let pkg = ws.target_dir.join("geochip-wasm-pkg");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).with_context(|| format!("cannot clear {}", pkg.display()))?;
+    }
+    run_cmd(
+        Command::new(&t.wasm_bindgen)
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(&pkg)
+            .arg(&wasm),
+    )?;
+    Ok(pkg)
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
+    for entry in
+        std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
+    {
+        let entry = entry?;
+        let dst = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &dst)?;
+        } else {
+            std::fs::copy(entry.path(), &dst).with_context(|| {
+                format!(
+                    "cannot copy {} to {}",
+                    entry.path().display(),
+                    dst.display()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the whole static site: the book with the wasm package and lesson scripts beside it.
+pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
+    let t = tools::ensure_all(ws)?;
+    let pkg = wasm_pkg(ws, &t)?;
+    let out = out.unwrap_or_else(|| ws.book_dir());
+    run_cmd(
+        Command::new(&t.mdbook)
+            .arg("build")
+            .arg(ws.root.join("book"))
+            .arg("--dest-dir")
+            .arg(&out),
+    )?;
+    copy_dir(&pkg, &out.join("wasm/pkg"))?;
+    copy_dir(&ws.root.join("wasm/js"), &out.join("wasm/lessons"))?;
+    println!("xtask: static book ready in {}", shown(&out));
+    Ok(out)
+}

@@ -1,0 +1,179 @@
+//! `cargo xtask test`: every check CI runs, in order, each printing what it runs.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+
+use crate::build::{self, Workspace, path_with, run_capture, run_cmd};
+use crate::{browser, tools};
+
+/// Crates the core must never depend on: bindings, GPU, and anything that links C.
+const FORBIDDEN_IN_CORE: [&str; 6] = ["wasm-bindgen", "js-sys", "web-sys", "cudarc", "cc", "zstd"];
+
+/// The dependency boundary: the core depends on no bindings, no GPU crate and no C code, and
+/// only native-bench names cudarc.
+pub fn boundary(ws: &Workspace) -> Result<()> {
+    let text = run_capture(ws.cargo().args([
+        "tree",
+        "-p",
+        "geochip",
+        "--all-features",
+        "--target",
+        "all",
+        "-e",
+        "normal,build",
+        "--prefix",
+        "none",
+        "--format",
+        "{p}",
+    ]))?;
+    let mut bad = Vec::new();
+    for line in text.lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        if FORBIDDEN_IN_CORE.contains(&name) || name.ends_with("-sys") {
+            bad.push(line.trim().to_owned());
+        }
+    }
+    bad.sort();
+    bad.dedup();
+    if !bad.is_empty() {
+        bail!(
+            "dependency boundary: the core (package geochip) must stay pure Rust without bindings \
+             or GPU crates, but depends on: {}",
+            bad.join(", ")
+        );
+    }
+    for manifest in [
+        "Cargo.toml",
+        "core/Cargo.toml",
+        "wasm/Cargo.toml",
+        "tests/Cargo.toml",
+        "xtask/Cargo.toml",
+    ] {
+        let text = std::fs::read_to_string(ws.root.join(manifest))
+            .with_context(|| format!("cannot read {manifest}"))?;
+        if text
+            .lines()
+            .any(|l| !l.trim_start().starts_with('#') && l.contains("cudarc"))
+            && manifest != "Cargo.toml"
+        {
+            bail!("dependency boundary: {manifest} names cudarc; only native-bench may");
+        }
+    }
+    println!("  ok: geochip depends on none of {FORBIDDEN_IN_CORE:?} nor any -sys crate");
+    Ok(())
+}
+
+/// wasm-bindgen-test of the wasm crate in headless Chromium; fails when no test ran.
+fn wasm_browser_tests(ws: &Workspace, t: &tools::Tools, b: &tools::Browser) -> Result<()> {
+    let out = run_capture(
+        ws.cargo()
+            .args([
+                "test",
+                "-p",
+                "geochip-wasm",
+                "--target",
+                "wasm32-unknown-unknown",
+            ])
+            .env("CHROMEDRIVER", &b.chromedriver)
+            .env("PATH", path_with(&t.bin_dir)),
+    )?;
+    let passed: usize = out
+        .lines()
+        .filter(|l| l.starts_with("test result: ok."))
+        .filter_map(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok())
+        .sum();
+    if passed == 0 {
+        bail!("wasm-bindgen-test ran no test in the browser");
+    }
+    if !out.contains("headless") && !out.to_lowercase().contains("chrome") {
+        println!("  note: runner output does not name the browser; CHROMEDRIVER was set");
+    }
+    println!("  ok: {passed} wasm tests passed in headless Chromium");
+    Ok(())
+}
+
+/// Runs every step, reports each, and fails if any failed.
+pub fn run_all(ws: &Workspace) -> Result<()> {
+    let start = Instant::now();
+    let tools = tools::ensure_all(ws)?;
+    let browser = tools::ensure_browser()?;
+    let scratch = ws.target_dir.join("xtask-scratch");
+    std::fs::create_dir_all(&scratch)?;
+
+    type Step<'a> = (&'a str, Box<dyn Fn() -> Result<()> + 'a>);
+    let steps: Vec<Step<'_>> = vec![
+        (
+            "fmt",
+            Box::new(|| run_cmd(ws.cargo().args(["fmt", "--all", "--check"]))),
+        ),
+        (
+            "clippy",
+            Box::new(|| {
+                run_cmd(ws.cargo().args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]))
+            }),
+        ),
+        (
+            "test",
+            Box::new(|| run_cmd(ws.cargo().args(["test", "--workspace"]))),
+        ),
+        (
+            "wasm32 build",
+            Box::new(|| {
+                run_cmd(ws.cargo().args([
+                    "check",
+                    "--target",
+                    "wasm32-unknown-unknown",
+                    "-p",
+                    "geochip",
+                    "-p",
+                    "geochip-wasm",
+                ]))
+            }),
+        ),
+        ("dependency boundary", Box::new(|| boundary(ws))),
+        (
+            "wasm tests in Chromium",
+            Box::new(|| wasm_browser_tests(ws, &tools, &browser)),
+        ),
+        ("book", Box::new(|| build::book(ws, None).map(|_| ()))),
+        (
+            "lesson in Chromium",
+            Box::new(|| browser::lesson_e2e(&ws.book_dir(), &browser, &scratch)),
+        ),
+    ];
+
+    let mut results = Vec::new();
+    for (name, step) in &steps {
+        println!("\n==> xtask test: {name}");
+        let t = Instant::now();
+        let r = step();
+        if let Err(e) = &r {
+            eprintln!("xtask: step '{name}' FAILED: {e:#}");
+        }
+        results.push((*name, r.is_ok(), t.elapsed()));
+    }
+    println!("\n==> summary");
+    for (name, ok, d) in &results {
+        println!(
+            "  {:<24} {:>8.1}s  {}",
+            name,
+            d.as_secs_f64(),
+            if *ok { "ok" } else { "FAILED" }
+        );
+    }
+    let failed = results.iter().filter(|r| !r.1).count();
+    println!("  total {:.1}s", start.elapsed().as_secs_f64());
+    println!("xtask: {} passed, {failed} failed", results.len() - failed);
+    if failed > 0 {
+        bail!("{failed} step(s) failed");
+    }
+    Ok(())
+}
