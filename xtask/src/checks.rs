@@ -27,15 +27,7 @@ pub fn boundary(ws: &Workspace) -> Result<()> {
         "--format",
         "{p}",
     ]))?;
-    let mut bad = Vec::new();
-    for line in text.lines() {
-        let name = line.split_whitespace().next().unwrap_or("");
-        if FORBIDDEN_IN_CORE.contains(&name) || name.ends_with("-sys") {
-            bad.push(line.trim().to_owned());
-        }
-    }
-    bad.sort();
-    bad.dedup();
+    let bad = forbidden_in_tree(&text);
     if !bad.is_empty() {
         bail!(
             "dependency boundary: the core (package geochip) must stay pure Rust without bindings \
@@ -62,6 +54,21 @@ pub fn boundary(ws: &Workspace) -> Result<()> {
     }
     println!("  ok: geochip depends on none of {FORBIDDEN_IN_CORE:?} nor any -sys crate");
     Ok(())
+}
+
+/// The forbidden packages in `cargo tree --prefix none --format {p}` output, deduplicated.
+fn forbidden_in_tree(tree: &str) -> Vec<String> {
+    let mut bad: Vec<String> = tree
+        .lines()
+        .filter(|line| {
+            let name = line.split_whitespace().next().unwrap_or("");
+            FORBIDDEN_IN_CORE.contains(&name) || name.ends_with("-sys")
+        })
+        .map(|line| line.trim().to_owned())
+        .collect();
+    bad.sort();
+    bad.dedup();
+    bad
 }
 
 /// wasm-bindgen-test of the wasm crate in headless Chromium; fails when no test ran.
@@ -176,4 +183,21 @@ pub fn run_all(ws: &Workspace) -> Result<()> {
         bail!("{failed} step(s) failed");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn boundary_flags_bindings_gpu_and_c() {
+        let clean = "geochip v0.1.0 (/x/core)\nndarray v0.17.2\ntiff v0.11.3\nflate2 v1.1.0\n";
+        assert!(forbidden_in_tree(clean).is_empty());
+        let dirty = "geochip v0.1.0 (/x/core)\nwasm-bindgen v0.2.130\ncudarc v0.19.10\n\
+                     zstd-sys v2.0.0\ncc v1.2.0\nwasm-bindgen v0.2.130\n";
+        assert_eq!(
+            forbidden_in_tree(dirty),
+            vec!["cc v1.2.0", "cudarc v0.19.10", "wasm-bindgen v0.2.130", "zstd-sys v2.0.0"]
+        );
+    }
 }

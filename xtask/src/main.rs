@@ -28,6 +28,8 @@ commands:
   serve [--port N] [--no-build]      build, then serve the book on http://127.0.0.1:N/
                                      (default port 8000; 0 picks a free one)
   test                               run every check CI runs (see README.md)
+  boundary                           check the core's dependency boundary (no bindings,
+                                     no GPU crates, no C) only
   tools                              install the missing tools and print where they are
 
 environment:
@@ -72,6 +74,7 @@ fn run() -> Result<()> {
             serve::serve_forever(&dir, port)?;
         }
         "test" => checks::run_all(&ws)?,
+        "boundary" => checks::boundary(&ws)?,
         "tools" => {
             let t = tools::ensure_all(&ws)?;
             println!("{t}");
