@@ -23,6 +23,7 @@ pub mod crs;
 pub mod geotiff;
 pub mod grid;
 pub mod lesson;
+pub mod slice;
 pub mod transform;
 
 pub use array::{ArrayData, ArrayError, DType, Element, LabeledArray, sha256_hex};
