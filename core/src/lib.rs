@@ -23,6 +23,7 @@ pub mod crs;
 pub mod geotiff;
 pub mod grid;
 pub mod lesson;
+pub mod rasterize;
 pub mod slice;
 pub mod transform;
 
