@@ -121,3 +121,137 @@ fn every_fixture_case_and_mode_matches_rasterio() {
     assert!(report.is_empty(), "{}", report.join("\n"));
     assert_eq!(checked, 58);
 }
+
+/// GDAL's value casting for every dtype, replace and add (`cast.expected.json`).
+#[test]
+fn value_casting_matches_gdal_for_every_dtype() {
+    use geochip::rasterize::{Shape, geo_types::Point};
+    let doc: Value = serde_json::from_str(&read("rasterize/cast.expected.json")).unwrap();
+    let values: Vec<f64> = doc["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().parse::<f64>().unwrap())
+        .collect();
+    let n = values.len();
+    let shapes: Vec<Shape> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Shape::new(Point::new(i as f64 + 0.5, 0.5).into(), *v))
+        .collect();
+    let grid = Grid::new(GeoTransform::identity(), n, 1, None).unwrap();
+    let mut checked = 0;
+    for res in doc["results"].as_array().unwrap() {
+        let dtype: DType = res["dtype"].as_str().unwrap().parse().unwrap();
+        let merge: MergeAlg = res["merge_alg"].as_str().unwrap().parse().unwrap();
+        let fill = res.get("fill").and_then(Value::as_f64).unwrap_or(0.0);
+        let opts = RasterizeOptions {
+            dtype: Some(dtype),
+            merge,
+            fill: BurnValue::Float(fill),
+            ..Default::default()
+        };
+        let out = Rasterizer::new(&shapes, &grid, &opts)
+            .unwrap()
+            .burn()
+            .unwrap();
+        let got: Vec<String> = match out.data() {
+            ArrayData::U8(a) => a.iter().map(|v| v.to_string()).collect(),
+            ArrayData::U16(a) => a.iter().map(|v| v.to_string()).collect(),
+            ArrayData::U32(a) => a.iter().map(|v| v.to_string()).collect(),
+            ArrayData::U64(a) => a.iter().map(|v| v.to_string()).collect(),
+            ArrayData::I8(a) => a.iter().map(|v| v.to_string()).collect(),
+            ArrayData::I16(a) => a.iter().map(|v| v.to_string()).collect(),
+            ArrayData::I32(a) => a.iter().map(|v| v.to_string()).collect(),
+            ArrayData::I64(a) => a.iter().map(|v| v.to_string()).collect(),
+            ArrayData::F32(a) => a.iter().map(|v| py_repr(f64::from(*v))).collect(),
+            ArrayData::F64(a) => a.iter().map(|v| py_repr(*v)).collect(),
+            _ => panic!("unexpected dtype"),
+        };
+        let want: Vec<String> = res["array"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_owned())
+            .collect();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            // Compare floats by value (Python and Rust print some floats differently).
+            let same = g == w
+                || matches!((g.parse::<f64>(), w.parse::<f64>()), (Ok(a), Ok(b)) if a == b || (a.is_nan() && b.is_nan()));
+            assert!(
+                same,
+                "{dtype} {merge:?}: value {} -> {g}, rasterio {w}",
+                values[i]
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 20);
+}
+
+fn py_repr(v: f64) -> String {
+    if v.is_nan() {
+        "nan".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "inf".into() } else { "-inf".into() }
+    } else {
+        format!("{v:?}")
+    }
+}
+
+/// Seeded random polygons/lines/points on a sheared grid and the real Dutch parcels at 1 m,
+/// against rasterio's sha256 / count / sum (`extra.expected.json`).
+#[test]
+fn extra_references_match_rasterio() {
+    use geochip::rasterize::{Shape, geo_types::Geometry, read_wkt};
+    let doc: Value = serde_json::from_str(&read("rasterize/extra.expected.json")).unwrap();
+    let mut checked = 0;
+    for case in doc["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let grid = grid_of(&case["grid"]);
+        let shapes: Vec<Shape> = if name == "nl_parcels_1m" {
+            let path = geochip_tests::sample_data("nl_plots_epsg_28992.wkt");
+            let text = std::fs::read_to_string(path).unwrap();
+            let read = read_wkt(&text, &ReadOptions::default()).unwrap();
+            let Geometry::MultiPolygon(mp) = &read.shapes[0].geometry else {
+                panic!("expected one MultiPolygon")
+            };
+            mp.0.iter()
+                .enumerate()
+                .map(|(i, p)| Shape::new(p.clone().into(), i as i64 + 1))
+                .collect()
+        } else {
+            let opts = ReadOptions {
+                value_property: Some("value".into()),
+                skip_invalid: false,
+                ..Default::default()
+            };
+            read_geojson(&case["shapes"].to_string(), &opts)
+                .unwrap()
+                .shapes
+        };
+        for res in case["results"].as_array().unwrap() {
+            let opts = RasterizeOptions {
+                all_touched: res["all_touched"].as_bool().unwrap(),
+                merge: res["merge_alg"].as_str().unwrap().parse().unwrap(),
+                dtype: Some(res["dtype"].as_str().unwrap().parse().unwrap()),
+                fill: BurnValue::Float(res["fill"].as_f64().unwrap()),
+                skip_invalid: false,
+                bands: 0,
+            };
+            let out = Rasterizer::new(&shapes, &grid, &opts)
+                .unwrap()
+                .burn()
+                .unwrap();
+            let label = format!("{name} all_touched={} {:?}", opts.all_touched, opts.merge);
+            assert_eq!(out.sum_f64(), res["sum"].as_f64().unwrap(), "{label}: sum");
+            assert_eq!(
+                out.sha256(),
+                res["sha256"].as_str().unwrap(),
+                "{label}: sha256"
+            );
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8);
+}

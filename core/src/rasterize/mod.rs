@@ -44,6 +44,8 @@ use geo_types::Geometry;
 use ndarray::{ArrayD, IxDyn};
 
 pub use cast::BurnValue;
+/// The `geo-types` crate geochip's shapes are made of (re-exported for callers).
+pub use geo_types;
 pub use io::{ReadOptions, ReadShapes, read_geojson, read_wkt};
 
 use crate::array::{ArrayData, ArrayError, DType, LabeledArray};

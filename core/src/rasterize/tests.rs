@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::transform::GeoTransform;
-use geo_types::line_string;
+use geo_types::{Geometry, line_string};
 
 fn grid(w: usize, h: usize) -> Grid {
     Grid::new(GeoTransform::identity(), w, h, None).unwrap()
@@ -153,6 +153,432 @@ fn band_split_never_changes_the_result() {
                 );
             }
             assert!(one.sum_f64() > 100.0);
+        }
+    }
+}
+
+fn poly(pts: &[(f64, f64)]) -> Geometry<f64> {
+    geo_types::Polygon::new(pts.to_vec().into(), vec![]).into()
+}
+
+fn strict() -> RasterizeOptions {
+    RasterizeOptions {
+        skip_invalid: false,
+        dtype: Some(DType::U8),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn bad_geometries_are_typed_errors_naming_the_feature() {
+    let g = grid(8, 8);
+    let good = Shape::new(poly(&[(0.0, 0.0), (4.0, 0.0), (4.0, 4.0)]), 1);
+    let cases: Vec<(Geometry<f64>, &str)> = vec![
+        (geo_types::Point::new(f64::NAN, 1.0).into(), "non-finite"),
+        (
+            geo_types::Point::new(1.0, f64::INFINITY).into(),
+            "non-finite",
+        ),
+        (
+            geo_types::LineString::<f64>::new(vec![]).into(),
+            "empty LineString",
+        ),
+        (
+            geo_types::LineString::from(vec![(1.0, 1.0)]).into(),
+            "at least 2 points",
+        ),
+        (
+            geo_types::Polygon::new(geo_types::LineString::new(vec![]), vec![]).into(),
+            "empty Polygon",
+        ),
+        (poly(&[(0.0, 0.0), (1.0, 1.0)]), "ring 0 has 3 points"),
+        (
+            geo_types::MultiPolygon::<f64>(vec![]).into(),
+            "empty MultiPolygon",
+        ),
+        (
+            Geometry::GeometryCollection(geo_types::GeometryCollection::<f64>(vec![])),
+            "empty GeometryCollection",
+        ),
+        (geo_types::Point::new(1e308, 1.0).into(), "ok-on-identity"),
+    ];
+    for (geom, msg) in cases {
+        let shapes = vec![good.clone(), Shape::new(geom, 2)];
+        let res = Rasterizer::new(&shapes, &g, &strict());
+        if msg == "ok-on-identity" {
+            assert!(res.is_ok());
+            continue;
+        }
+        let err = res.unwrap_err();
+        assert_eq!(err.feature(), Some(1), "{err}");
+        assert!(err.to_string().contains(msg), "{err} vs {msg}");
+        // skip_invalid: recorded, the good shape still burns.
+        let lax = RasterizeOptions {
+            skip_invalid: true,
+            ..strict()
+        };
+        let r = Rasterizer::new(&shapes, &g, &lax).unwrap();
+        assert_eq!(r.skipped().len(), 1);
+        assert_eq!(r.skipped()[0].feature, 1);
+        assert!(r.burn().unwrap().sum_f64() > 0.0);
+    }
+    // A huge coordinate on a fine grid overflows pixel space.
+    let fine = Grid::new(
+        GeoTransform::new(1e-300, 0.0, 0.0, 0.0, -1e-300, 0.0),
+        4,
+        4,
+        None,
+    )
+    .unwrap();
+    let err = Rasterizer::new(
+        &[Shape::new(geo_types::Point::new(1e300, 1.0).into(), 1)],
+        &fine,
+        &strict(),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, RasterizeError::PixelOverflow { feature: 0, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn values_that_do_not_fit_fail_in_strict_mode_and_saturate_otherwise() {
+    let g = grid(2, 1);
+    let shapes = [Shape::new(geo_types::Point::new(0.5, 0.5).into(), 300)];
+    let err = Rasterizer::new(&shapes, &g, &strict()).unwrap_err();
+    assert!(matches!(
+        err,
+        RasterizeError::ValueOutOfRange {
+            feature: Some(0),
+            dtype: DType::U8,
+            ..
+        }
+    ));
+    let lax = RasterizeOptions {
+        skip_invalid: true,
+        ..strict()
+    };
+    let a = rasterize(&shapes, &g, &lax).unwrap().array;
+    assert_eq!(a.data().to_le_bytes(), vec![255, 0]);
+    let bad_fill = RasterizeOptions {
+        fill: BurnValue::Int(-1),
+        ..strict()
+    };
+    assert!(matches!(
+        Rasterizer::new(&[], &g, &bad_fill),
+        Err(RasterizeError::ValueOutOfRange { feature: None, .. })
+    ));
+}
+
+#[test]
+fn non_invertible_transform_is_an_error() {
+    let g = Grid {
+        crs: None,
+        transform: GeoTransform::new(1.0, 2.0, 0.0, 2.0, 4.0, 0.0),
+        width: 3,
+        height: 3,
+    };
+    let err = Rasterizer::new(&[], &g, &RasterizeOptions::default()).unwrap_err();
+    assert!(
+        matches!(err, RasterizeError::Grid(GridError::NotInvertible { .. })),
+        "{err}"
+    );
+}
+
+#[test]
+fn int64_labels_stay_exact() {
+    let g = grid(2, 1);
+    let big = (1i64 << 53) + 1;
+    let shapes = [Shape::new(geo_types::Point::new(0.5, 0.5).into(), big)];
+    let opts = RasterizeOptions {
+        dtype: Some(DType::I64),
+        ..Default::default()
+    };
+    let a = rasterize(&shapes, &g, &opts).unwrap().array;
+    let ArrayData::I64(a) = a.data() else {
+        panic!()
+    };
+    assert_eq!(a[[0, 0]], big);
+    let shapes = [Shape::new(
+        geo_types::Point::new(1.5, 0.5).into(),
+        u64::MAX - 2,
+    )];
+    let opts = RasterizeOptions {
+        dtype: Some(DType::U64),
+        merge: MergeAlg::Add,
+        fill: BurnValue::UInt(1),
+        ..Default::default()
+    };
+    let a = rasterize(&shapes, &g, &opts).unwrap().array;
+    let ArrayData::U64(a) = a.data() else {
+        panic!()
+    };
+    assert_eq!(a.as_slice().unwrap(), &[1, u64::MAX - 1]);
+}
+
+/// A 10^6-vertex polygon (a wiggly circle) burns in bounded time in both modes.
+#[test]
+fn million_vertex_polygon_does_not_hang() {
+    let g = grid(512, 512);
+    let n = 1_000_000;
+    let ring: Vec<(f64, f64)> = (0..n)
+        .map(|i| {
+            let t = i as f64 / n as f64 * std::f64::consts::TAU;
+            let r = 200.0 + 3.0 * (t * 5000.0).sin();
+            (256.0 + r * t.cos(), 256.0 + r * t.sin())
+        })
+        .collect();
+    let shapes = [Shape::new(poly(&ring), 1)];
+    for all_touched in [false, true] {
+        let opts = RasterizeOptions {
+            all_touched,
+            dtype: Some(DType::U8),
+            ..Default::default()
+        };
+        let a = rasterize(&shapes, &g, &opts).unwrap().array;
+        let area = std::f64::consts::PI * 200.0 * 200.0;
+        let burned = a.sum_f64();
+        assert!((burned - area).abs() < 0.05 * area, "{burned} vs {area}");
+    }
+    // Far-away huge segments cost nothing either.
+    let far = poly(&[(-1e12, -1e12), (1e12, -1e12), (1e12, 1e12), (-1e12, 1e12)]);
+    let line: Geometry<f64> =
+        geo_types::LineString::from(vec![(-1e12, -5e11 + 200.0), (1e12, 5e11 + 200.0)]).into();
+    for all_touched in [false, true] {
+        let opts = RasterizeOptions {
+            all_touched,
+            dtype: Some(DType::U8),
+            ..Default::default()
+        };
+        let a = rasterize(&[Shape::new(far.clone(), 1)], &g, &opts)
+            .unwrap()
+            .array;
+        assert_eq!(a.sum_f64(), 512.0 * 512.0);
+        let a = rasterize(&[Shape::new(line.clone(), 1)], &g, &opts)
+            .unwrap()
+            .array;
+        // y = x/2 + 200 crosses the 512 columns: one pixel per column, plus the row steps
+        // of the supercover walk.
+        let n = a.sum_f64();
+        assert!((512.0..=800.0).contains(&n), "{n}");
+    }
+}
+
+#[test]
+fn coverage_sums_to_polygon_area() {
+    // A rotated grid, a polygon with a hole, fully inside.
+    let g = Grid::new(
+        GeoTransform::new(0.8, 0.3, 10.0, 0.25, -0.9, 90.0),
+        120,
+        110,
+        None,
+    )
+    .unwrap();
+    let inv = g.transform.inverse().unwrap();
+    let outer: Vec<(f64, f64)> = (0..37)
+        .map(|i| {
+            let t = i as f64 / 37.0 * std::f64::consts::TAU;
+            let r = 30.0 + 7.0 * (3.0 * t).cos();
+            g.transform.apply(60.0 + r * t.cos(), 55.0 + r * t.sin())
+        })
+        .collect();
+    let hole: Vec<(f64, f64)> = (0..11)
+        .map(|i| {
+            let t = -(i as f64) / 11.0 * std::f64::consts::TAU;
+            g.transform
+                .apply(60.0 + 8.0 * t.cos(), 55.0 + 8.0 * t.sin())
+        })
+        .collect();
+    let p = geo_types::Polygon::new(outer.clone().into(), vec![hole.clone().into()]);
+    // Shoelace area in pixel units.
+    let px = |pts: &[(f64, f64)]| -> f64 {
+        let q: Vec<(f64, f64)> = pts.iter().map(|&(x, y)| inv.apply_gdal(x, y)).collect();
+        let mut s = 0.0;
+        for i in 0..q.len() {
+            let (a, b) = (q[i], q[(i + 1) % q.len()]);
+            s += a.0 * b.1 - b.0 * a.1;
+        }
+        (s / 2.0).abs()
+    };
+    let area = px(&outer) - px(&hole);
+    let r = Rasterizer::new(&[Shape::new(p.into(), 1)], &g, &RasterizeOptions::default()).unwrap();
+    let total: f64 = r.coverage_f64().unwrap().iter().sum();
+    assert!(((total - area) / area).abs() < 1e-9, "{total} vs {area}");
+    let cov = r.coverage().unwrap();
+    let ArrayData::F32(c) = cov.data() else {
+        panic!()
+    };
+    assert!(c.iter().all(|v| (0.0..=1.0).contains(v)));
+    assert!(c.iter().any(|v| *v > 0.0 && *v < 1.0));
+    assert_eq!(c[[0, 0]], 0.0);
+}
+
+#[test]
+fn coverage_hand_checked_and_clipped_at_grid_edges() {
+    let g = grid(3, 2);
+    // Triangle (0,0)-(2,0)-(0,2): pixel (0,0) fully covered, (1,0) and (0,1) half.
+    let tri = poly(&[(0.0, 0.0), (2.0, 0.0), (0.0, 2.0)]);
+    // Square crossing the right border: cols 2.5..4 rows 0..1 → pixel (2,0) half covered.
+    let sq = poly(&[(2.5, 0.0), (4.0, 0.0), (4.0, 1.0), (2.5, 1.0)]);
+    let r = Rasterizer::new(
+        &[Shape::new(tri, 1), Shape::new(sq, 1)],
+        &g,
+        &RasterizeOptions::default(),
+    )
+    .unwrap();
+    let cov = r.coverage().unwrap();
+    let ArrayData::F32(c) = cov.data() else {
+        panic!()
+    };
+    assert_eq!(c.as_slice().unwrap(), &[1.0, 0.5, 0.5, 0.5, 0.0, 0.0]);
+}
+
+#[test]
+fn aggregations_hand_checked() {
+    // 3x1 grid; A covers pixels 0,1 (value 2), B covers 1,2 (value 5), C covers 1 (value 3).
+    let g = grid(3, 1);
+    let rect = |x0: f64, x1: f64| poly(&[(x0, 0.0), (x1, 0.0), (x1, 1.0), (x0, 1.0)]);
+    let shapes = [
+        Shape::new(rect(0.0, 2.0), 2),
+        Shape::new(rect(1.0, 3.0), 5),
+        Shape::new(rect(1.0, 2.0), 3),
+    ];
+    let r = Rasterizer::new(&shapes, &g, &RasterizeOptions::default()).unwrap();
+    let f = |agg| -> Vec<f64> {
+        let a = r.aggregate(agg).unwrap();
+        match a.data() {
+            ArrayData::F64(a) => a.iter().copied().collect(),
+            ArrayData::U32(a) => a.iter().map(|v| f64::from(*v)).collect(),
+            _ => panic!(),
+        }
+    };
+    assert_eq!(f(Aggregation::Count), vec![1.0, 3.0, 1.0]);
+    assert_eq!(f(Aggregation::Sum), vec![2.0, 10.0, 5.0]);
+    assert_eq!(f(Aggregation::Min), vec![2.0, 2.0, 5.0]);
+    assert_eq!(f(Aggregation::Max), vec![2.0, 5.0, 5.0]);
+    assert_eq!(f(Aggregation::First), vec![2.0, 2.0, 5.0]);
+    assert_eq!(f(Aggregation::Last), vec![2.0, 3.0, 5.0]);
+    // A shape burns a pixel once even where its parts of one line overlap; empty pixels NaN.
+    let g = grid(4, 1);
+    let line: Geometry<f64> =
+        geo_types::LineString::from(vec![(0.5, 0.5), (2.5, 0.5), (1.5, 0.5)]).into();
+    let r = Rasterizer::new(&[Shape::new(line, 4)], &g, &RasterizeOptions::default()).unwrap();
+    let a = r.aggregate(Aggregation::Sum).unwrap();
+    let ArrayData::F64(a) = a.data() else {
+        panic!()
+    };
+    assert_eq!(&a.as_slice().unwrap()[..3], &[4.0, 4.0, 4.0]);
+    assert!(a[[0, 3]].is_nan());
+}
+
+fn workload(g: &Grid) -> Vec<Shape> {
+    let mut seed = 99u64;
+    let mut rnd = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut shapes = Vec::new();
+    for k in 0..150 {
+        let (cx, cy) = (rnd() * g.width as f64, rnd() * g.height as f64);
+        let n = 3 + (rnd() * 12.0) as usize;
+        let ring: Vec<(f64, f64)> = (0..n)
+            .map(|j| {
+                let t = j as f64 / n as f64 * std::f64::consts::TAU;
+                let r = 1.0 + rnd() * 12.0;
+                g.transform.apply(cx + r * t.cos(), cy + r * t.sin())
+            })
+            .collect();
+        shapes.push(Shape::new(poly(&ring), k as i64 % 9 + 1));
+    }
+    let (a, b) = (g.transform.apply(-3.0, 5.0), g.transform.apply(80.0, 60.0));
+    shapes.push(Shape::new(
+        geo_types::LineString::from(vec![a, b]).into(),
+        50,
+    ));
+    shapes
+}
+
+#[test]
+fn chunk_wise_burning_equals_the_full_burn() {
+    let g = Grid::new(
+        GeoTransform::new(2.0, 0.1, 100.0, -0.2, -2.0, 500.0),
+        101,
+        77,
+        None,
+    )
+    .unwrap();
+    let shapes = workload(&g);
+    for all_touched in [false, true] {
+        for merge in [MergeAlg::Replace, MergeAlg::Add] {
+            let opts = RasterizeOptions {
+                all_touched,
+                merge,
+                dtype: Some(DType::U16),
+                ..Default::default()
+            };
+            let r = Rasterizer::new(&shapes, &g, &opts).unwrap();
+            let full = r.burn().unwrap();
+            let ArrayData::U16(full_a) = full.data() else {
+                panic!()
+            };
+            let index = r.chunk_index(32, 20);
+            let (nx, ny) = index.chunks();
+            let mut bucketed = 0;
+            for cy in 0..ny {
+                for cx in 0..nx {
+                    let w = index.window(cx, cy).unwrap();
+                    bucketed += index.shapes_in(cx, cy).len();
+                    let chunk = r.burn_chunk(&index, cx, cy).unwrap();
+                    let ArrayData::U16(c) = chunk.data() else {
+                        panic!()
+                    };
+                    let expect =
+                        full_a.slice(ndarray::s![w.row_off..w.row_end(), w.col_off..w.col_end()]);
+                    assert_eq!(
+                        c.view().into_dimensionality::<ndarray::Ix2>().unwrap(),
+                        expect,
+                        "chunk {cx},{cy}"
+                    );
+                    assert_eq!(chunk.grid().unwrap(), &g.window(w).unwrap());
+                    assert_eq!(r.burn_window(w).unwrap(), chunk);
+                }
+            }
+            // Bucketing is real: chunks see fewer shapes than all of them each.
+            assert!(bucketed < r.primitive_count() * nx * ny / 2, "{bucketed}");
+            assert!(full.sum_f64() > 1000.0);
+        }
+    }
+}
+
+#[cfg(feature = "parallel")]
+#[test]
+fn parallel_bands_equal_the_serial_burn() {
+    let g = Grid::new(
+        GeoTransform::new(1.0, 0.0, 0.0, 0.0, -1.0, 300.0),
+        300,
+        300,
+        None,
+    )
+    .unwrap();
+    let shapes = workload(&g);
+    for all_touched in [false, true] {
+        for merge in [MergeAlg::Replace, MergeAlg::Add] {
+            let serial = RasterizeOptions {
+                all_touched,
+                merge,
+                dtype: Some(DType::U32),
+                bands: 1,
+                ..Default::default()
+            };
+            let one = rasterize(&shapes, &g, &serial).unwrap().array;
+            let par = RasterizeOptions {
+                bands: 16,
+                ..serial.clone()
+            };
+            assert_eq!(rasterize(&shapes, &g, &par).unwrap().array, one);
         }
     }
 }
