@@ -2,6 +2,8 @@
 //!
 //! Run `geochip --help` for the commands and `geochip <command> --help` for each one's options.
 
+mod slice;
+
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -19,6 +21,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Cut a .npy cube into ML chips, patch for patch like xbatcher's BatchGenerator
+    /// (input_dims, input_overlap, batch_dims, concat_input_dims), plus edge policies, integer
+    /// batches, seeded random chips and shuffles, and NaN/valid-fraction filters. Writes one
+    /// .npy per batch and chips.json (per-chip start offsets, and geotransforms with
+    /// --transform/--crs); --plan prints the batches' selectors instead. Never overwrites
+    /// without --force.
+    ///
+    /// Example: geochip slice cube.npy --dims band,y,x --input-dims y=256,x=256
+    /// --overlap y=32,x=32 --out chips/
+    Slice(Box<slice::SliceArgs>),
     /// Print the grid of a GeoTIFF as JSON: CRS, shape, transform (rasterio Affine order and
     /// GDAL geotransform order), bounds and resolution, plus band count, dtype, nodata and
     /// tiling. No pixels are decoded.
@@ -51,6 +63,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Info { file, compact } => info(file, *compact),
+        Command::Slice(args) => slice::run(args.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
