@@ -23,8 +23,11 @@ pub mod crs;
 pub mod geotiff;
 pub mod grid;
 pub mod lesson;
+pub mod proj;
 pub mod rasterize;
 pub mod slice;
+pub mod stac;
+pub mod stack;
 pub mod transform;
 
 pub use array::{ArrayData, ArrayError, DType, Element, LabeledArray, sha256_hex};
