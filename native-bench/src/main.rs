@@ -2,6 +2,7 @@
 //!
 //! Run `geochip --help` for the commands and `geochip <command> --help` for each one's options.
 
+mod rasterize;
 mod slice;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,17 @@ enum Command {
     /// Example: geochip slice cube.npy --dims band,y,x --input-dims y=256,x=256
     /// --overlap y=32,x=32 --out chips/
     Slice(Box<slice::SliceArgs>),
+    /// Burn vector labels onto a grid, pixel for pixel like rasterio/GDAL 3.10
+    /// (rasterio.features.rasterize): centre rule or --all-touched, --merge replace|add,
+    /// values cast like GDAL into --dtype; or exact fractional --coverage, or an --aggregate
+    /// (count/sum/min/max/first/last). Shapes from GeoJSON (--value-property) or WKT; the grid
+    /// from --width/--height/--transform (rasterio Affine order) or --like a GeoTIFF. Writes
+    /// .npy or a georeferenced GeoTIFF; never overwrites without --force.
+    ///
+    /// Example: geochip rasterize --shapes parcels.geojson --value-property id
+    /// --width 4096 --height 4096 --transform 10,0,300000,0,-10,4000000 --crs EPSG:32633
+    /// --dtype uint32 --out labels.tif
+    Rasterize(Box<rasterize::RasterizeArgs>),
     /// Print the grid of a GeoTIFF as JSON: CRS, shape, transform (rasterio Affine order and
     /// GDAL geotransform order), bounds and resolution, plus band count, dtype, nodata and
     /// tiling. No pixels are decoded.
@@ -64,6 +76,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Info { file, compact } => info(file, *compact),
         Command::Slice(args) => slice::run(args.as_ref()),
+        Command::Rasterize(args) => rasterize::run(args.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
