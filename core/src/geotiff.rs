@@ -106,7 +106,9 @@ impl GeoTiffInfo {
             // JSON has no NaN/inf: write them as gdalinfo -json does, as strings.
             let nodata = match self.nodata {
                 Some(v) if v.is_nan() => serde_json::json!("nan"),
-                Some(v) if v.is_infinite() => serde_json::json!(if v > 0.0 { "inf" } else { "-inf" }),
+                Some(v) if v.is_infinite() => {
+                    serde_json::json!(if v > 0.0 { "inf" } else { "-inf" })
+                }
                 other => serde_json::json!(other),
             };
             obj.insert("nodata".into(), nodata);

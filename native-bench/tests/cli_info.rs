@@ -5,7 +5,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 fn geochip(args: &[&str]) -> std::process::Output {
@@ -19,17 +22,35 @@ fn geochip(args: &[&str]) -> std::process::Output {
 #[test]
 fn info_prints_the_grid_as_json() {
     let out = geochip(&["info", "cookbooks/data/RGB.byte.tif"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // rasterio 1.4.4: src.crs, src.transform, src.shape, src.count, src.nodata
     assert_eq!(v["crs"], "EPSG:32618");
     assert_eq!(
         v["transform"],
-        serde_json::json!([300.0379266750948, 0.0, 101985.0, 0.0, -300.041782729805, 2826915.0])
+        serde_json::json!([
+            300.0379266750948,
+            0.0,
+            101985.0,
+            0.0,
+            -300.041782729805,
+            2826915.0
+        ])
     );
     assert_eq!(
         v["gdal_geotransform"],
-        serde_json::json!([101985.0, 300.0379266750948, 0.0, 2826915.0, 0.0, -300.041782729805])
+        serde_json::json!([
+            101985.0,
+            300.0379266750948,
+            0.0,
+            2826915.0,
+            0.0,
+            -300.041782729805
+        ])
     );
     assert_eq!(v["shape"], serde_json::json!([718, 791]));
     assert_eq!(v["count"], 3);

@@ -197,7 +197,12 @@ mod tests {
                      zstd-sys v2.0.0\ncc v1.2.0\nwasm-bindgen v0.2.130\n";
         assert_eq!(
             forbidden_in_tree(dirty),
-            vec!["cc v1.2.0", "cudarc v0.19.10", "wasm-bindgen v0.2.130", "zstd-sys v2.0.0"]
+            vec![
+                "cc v1.2.0",
+                "cudarc v0.19.10",
+                "wasm-bindgen v0.2.130",
+                "zstd-sys v2.0.0"
+            ]
         );
     }
 }
