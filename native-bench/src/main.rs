@@ -4,6 +4,7 @@
 
 mod rasterize;
 mod slice;
+mod stack;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +33,14 @@ enum Command {
     /// Example: geochip slice cube.npy --dims band,y,x --input-dims y=256,x=256
     /// --overlap y=32,x=32 --out chips/
     Slice(Box<slice::SliceArgs>),
+    /// Stack STAC items into a (time, band, y, x) cube. For now only --grid-only works: it
+    /// prints the output grid (CRS, transform, shape) and coordinates as JSON, derived exactly
+    /// as odc-stac 0.5.3 does (default) or as stackstac 0.5.1 does (--mode stackstac), without
+    /// reading pixels. Pixel stacking is not implemented yet.
+    ///
+    /// Example: geochip stack items.json --bands red,nir --crs EPSG:32755 --resolution 20
+    /// --grid-only
+    Stack(Box<stack::StackArgs>),
     /// Burn vector labels onto a grid, pixel for pixel like rasterio/GDAL 3.10
     /// (rasterio.features.rasterize): centre rule or --all-touched, --merge replace|add,
     /// values cast like GDAL into --dtype; or exact fractional --coverage, or an --aggregate
@@ -76,6 +85,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Info { file, compact } => info(file, *compact),
         Command::Slice(args) => slice::run(args.as_ref()),
+        Command::Stack(args) => stack::run(args.as_ref()),
         Command::Rasterize(args) => rasterize::run(args.as_ref()),
     };
     match result {
