@@ -280,10 +280,12 @@ fn real_items_match_odc_stac_and_stackstac() {
         let tool = want["tool"].as_str().unwrap();
         let params = params_of(tool, &want["params"]);
         let got = output_grid(&items, &params).unwrap_or_else(|e| panic!("{case}: {e}"));
-        // Cases whose transform comes from reprojected coordinates (not snapped to a round
-        // resolution multiple) agree to ~1e-12 relative; snapped grids are bit-exact.
+        // stackstac's resolution for a foreign-zone asset is the extent of one reprojected
+        // pixel 600 km off the central meridian, so the transform carries our projection's
+        // micrometre-level differences from PROJ (~7e-12 relative); snapped grids are
+        // bit-exact.
         let rel = if case == "stackstac_ls8_epsg32655" {
-            1e-9
+            1e-10
         } else {
             0.0
         };
