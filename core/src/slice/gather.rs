@@ -317,8 +317,9 @@ impl SlicePlan {
     }
 
     /// Gathers batch `i` into the front of `out`, C-contiguous in the batch's output shape
-    /// ([`SlicePlan::batch_output`]), and returns the number of elements written. No
-    /// allocation for arrays of up to 8 dims, so one buffer of
+    /// ([`SlicePlan::batch_output`]), and returns the number of elements written. Without
+    /// `concat_input_dims` nothing is allocated for arrays of up to 8 dims (with it, three
+    /// index vectors of one entry per sliced dim per batch), so one buffer of
     /// [`SlicePlan::max_batch_elements`] can be reused for every batch. Padded chips are
     /// filled with the pad value.
     ///
@@ -339,30 +340,33 @@ impl SlicePlan {
         out: &mut [T],
     ) -> Result<usize, SliceError> {
         self.check_shape(&data)?;
-        let needed = self.batch_elements(i)?;
-        if out.len() < needed {
-            return Err(SliceError::BufferTooSmall {
-                batch: i,
-                needed,
-                len: out.len(),
-            });
-        }
         let fill = self.fill::<T>();
         let nd = self.dims.len();
         let ids = self.batch_ids(i)?;
         let src = Source::new(data);
-        with_scratch(nd, |scratch| {
+        let written = with_scratch(nd, |scratch| {
             let (geo, scratch) = scratch.split_at_mut(2 * nd);
             let (starts, lens) = geo.split_at_mut(nd);
             let mut off = 0usize;
             for id in ids {
                 self.geometry(id, starts, lens);
                 let n: usize = lens.iter().product();
+                if off + n > out.len() {
+                    return None;
+                }
                 self.gather_patch(&src, starts, lens, fill, &mut out[off..off + n], scratch);
                 off += n;
             }
+            Some(off)
         });
-        Ok(needed)
+        match written {
+            Some(n) => Ok(n),
+            None => Err(SliceError::BufferTooSmall {
+                batch: i,
+                needed: self.batch_elements(i)?,
+                len: out.len(),
+            }),
+        }
     }
 
     /// [`SlicePlan::gather_into`] with rayon: patches of a batch in parallel, or the rows of
