@@ -453,7 +453,12 @@ fn walk(p: (f64, f64), q: (f64, f64), intersect_only: bool, sink: &mut Sink<'_>)
         let iy = fl(y);
         if iy >= 0 && iy < hi {
             sink.pixel(iy, ix);
-        } else if (slope > 0.0 && iy >= hi) || (slope < 0.0 && iy < 0) {
+        }
+        // y is monotonic: once past the region's rows (or the grid's) in the direction of
+        // travel, nothing more can be burned here.
+        if (slope > 0.0 && (iy >= hi || iy >= sink.region.r1))
+            || (slope < 0.0 && (iy < 0 || iy < sink.region.r0))
+        {
             break;
         }
         let mut sx = (x + 1.0).floor() - x;
