@@ -325,7 +325,8 @@ pub struct RasterizeOptions {
     /// In strict mode a value that does not fit the dtype is an error too.
     pub skip_invalid: bool,
     /// Split the grid into this many row bands (burned in parallel with the `parallel`
-    /// feature); `0` picks one band per 64 rows. The result never depends on it.
+    /// feature); `0` picks 1 without threads, 4 per rayon thread with them. The result never
+    /// depends on it.
     pub bands: usize,
 }
 
@@ -746,7 +747,7 @@ impl Rasterizer {
             })?;
         buf.resize(n, T::from_burn(self.opts.fill));
         let bands = if self.opts.bands == 0 {
-            window.height.div_ceil(64).max(1)
+            default_bands(window.height, allow_parallel)
         } else {
             self.opts.bands.min(window.height).max(1)
         };
@@ -1054,6 +1055,19 @@ impl ChunkIndex {
         }
         &self.buckets[cy * self.nx + cx]
     }
+}
+
+/// One band per row without threads (each band re-walks the edges that cross it); with the
+/// `parallel` feature, four per worker thread for load balance.
+fn default_bands(height: usize, allow_parallel: bool) -> usize {
+    #[cfg(feature = "parallel")]
+    {
+        if allow_parallel {
+            return (rayon::current_num_threads() * 4).clamp(1, height.div_ceil(16).max(1));
+        }
+    }
+    let _ = (height, allow_parallel);
+    1
 }
 
 fn prim_meets(p: &Prim, w: Window) -> bool {

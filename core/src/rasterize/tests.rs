@@ -582,3 +582,99 @@ fn parallel_bands_equal_the_serial_burn() {
         }
     }
 }
+
+#[test]
+fn readers_name_bad_features_and_strict_mode_fails() {
+    let doc = r#"{"type": "FeatureCollection", "features": [
+      {"type": "Feature", "properties": {"v": 1}, "geometry": {"type": "Point", "coordinates": [0.5, 0.5]}},
+      {"type": "Feature", "properties": {"v": 2}, "geometry": {"type": "Circle", "coordinates": [0, 0]}},
+      {"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [1.5, 0.5]}},
+      {"type": "Feature", "properties": {"v": "x"}, "geometry": {"type": "Point", "coordinates": [1.5, 0.5]}},
+      {"type": "Feature", "properties": {"v": 3}, "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [2, 0], [2, 1], [0, 1]]]}},
+      {"type": "Feature", "properties": {"v": 4}, "geometry": null},
+      {"type": "Feature", "properties": {"v": 5}, "geometry": {"type": "Point", "coordinates": [1]}},
+      {"type": "Feature", "properties": {"v": 18446744073709551615}, "geometry": {"type": "GeometryCollection", "geometries": [
+         {"type": "Point", "coordinates": [0.5, 0.5]}, {"type": "LineString", "coordinates": [[0, 0.5], [2, 0.5]]}]}}
+    ]}"#;
+    let opts = ReadOptions {
+        value_property: Some("v".into()),
+        ..Default::default()
+    };
+    let read = read_geojson(doc, &opts).unwrap();
+    let why: Vec<(usize, String)> = read
+        .skipped
+        .iter()
+        .map(|s| (s.feature, s.reason.to_string()))
+        .collect();
+    assert_eq!(read.shapes.len(), 2, "{why:?}");
+    assert_eq!(read.shapes[1].value, BurnValue::UInt(u64::MAX));
+    let expect = [
+        (1, "unsupported or missing geometry type 'Circle'"),
+        (2, "no value (property 'v' missing or null)"),
+        (3, "property 'v' is \"x\", not a number"),
+        (4, "ring 0 is not closed"),
+        (5, "unsupported or missing geometry type 'null'"),
+        (6, "invalid geometry"),
+    ];
+    assert_eq!(why.len(), expect.len());
+    for ((f, msg), (ef, emsg)) in why.iter().zip(expect) {
+        assert_eq!(*f, ef);
+        assert!(msg.contains(emsg), "{msg} vs {emsg}");
+    }
+    let strict = ReadOptions {
+        skip_invalid: false,
+        ..opts
+    };
+    let err = read_geojson(doc, &strict).unwrap_err();
+    assert_eq!(err.feature(), Some(1));
+    // A GeometryCollection is exploded into its members (rasterio), same value.
+    let g = grid(2, 1);
+    let r = Rasterizer::new(
+        &read.shapes[1..],
+        &g,
+        &RasterizeOptions {
+            dtype: Some(DType::U64),
+            merge: MergeAlg::Add,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(r.primitive_count(), 2);
+    let a = r.burn().unwrap();
+    let ArrayData::U64(a) = a.data() else {
+        panic!()
+    };
+    assert_eq!(a.as_slice().unwrap(), &[u64::MAX, u64::MAX]);
+    // Malformed documents and WKT.
+    assert!(matches!(
+        read_geojson("[1, 2", &ReadOptions::default()),
+        Err(RasterizeError::GeoJson { .. })
+    ));
+    assert!(matches!(
+        read_geojson("{\"features\": []}", &ReadOptions::default()),
+        Err(RasterizeError::GeoJson { .. })
+    ));
+    let w = read_wkt(
+        "POINT (1 2)\nPOLYGON ((0 0, 1 0))\nCIRCLE (1 2)\nLINESTRING (0 0)",
+        &ReadOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(w.shapes.len(), 2);
+    assert_eq!(
+        w.skipped.iter().map(|s| s.feature).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert!(matches!(
+        w.skipped[1].reason,
+        RasterizeError::Wkt { feature: 2, .. }
+    ));
+    // The one-point LineString is caught when burning.
+    let r = Rasterizer::new(&w.shapes, &g, &RasterizeOptions::default()).unwrap();
+    assert!(matches!(
+        r.skipped()[0].reason,
+        RasterizeError::LineTooShort {
+            feature: 3,
+            points: 1
+        }
+    ));
+}
