@@ -2,6 +2,8 @@
 //! each next to its physical baseline from the same run (a memcpy of the same bytes), so the
 //! report reads as a ratio to what the machine can do at all.
 
+#![allow(missing_docs)] // criterion_group! generates an undocumented `pub fn benches`.
+
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 

@@ -35,3 +35,5 @@ pub fn fixture(rel: &str) -> PathBuf {
 pub fn sample_data(rel: &str) -> PathBuf {
     repo_root().join("cookbooks").join("data").join(rel)
 }
+
+pub mod cross_target;

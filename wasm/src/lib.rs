@@ -270,3 +270,80 @@ impl DemoArray {
         self.inner.sha256()
     }
 }
+
+/// Parses a grid from its JSON form (`serde_json::to_string(&grid)`) and validates it.
+fn grid_from_json(text: &str) -> Result<geochip::Grid, JsError> {
+    let g: geochip::Grid = serde_json::from_str(text)
+        .map_err(|e| JsError::new(&format!("grid: invalid grid JSON: {e}")))?;
+    geochip::Grid::new(g.transform, g.width, g.height, g.crs).map_err(js_err)
+}
+
+/// The answer of the slicing lesson: a JSON summary and an SVG drawing.
+#[wasm_bindgen]
+#[derive(Debug, Clone)]
+pub struct SliceLessonAnswer {
+    inner: geochip::lesson::SliceLessonAnswer,
+}
+
+#[wasm_bindgen]
+impl SliceLessonAnswer {
+    /// Pretty JSON: chip count, window counts, uncovered pixels, first chips' transforms.
+    ///
+    /// ```
+    /// let g = r#"{"crs":null,"transform":{"a":1.0,"b":0.0,"c":0.0,"d":0.0,"e":-1.0,"f":0.0},"width":64,"height":64}"#;
+    /// let a = geochip_wasm::slice_lesson(g, "32", "0", "drop", "grid", "", "", "img.png").unwrap();
+    /// assert!(a.summary().contains("\"chips\": 4"));
+    /// ```
+    #[wasm_bindgen(getter)]
+    pub fn summary(&self) -> String {
+        self.inner.summary.clone()
+    }
+
+    /// The SVG drawing (image, chips, uncovered pixels).
+    ///
+    /// ```
+    /// let g = r#"{"crs":null,"transform":{"a":1.0,"b":0.0,"c":0.0,"d":0.0,"e":-1.0,"f":0.0},"width":64,"height":64}"#;
+    /// let a = geochip_wasm::slice_lesson(g, "32", "0", "drop", "grid", "", "", "img.png").unwrap();
+    /// assert!(a.svg().starts_with("<svg"));
+    /// ```
+    #[wasm_bindgen(getter)]
+    pub fn svg(&self) -> String {
+        self.inner.svg.clone()
+    }
+}
+
+/// The "Slicing a cube into chips" lesson over the grid given as JSON.
+///
+/// ```
+/// let g = r#"{"crs":"EPSG:32618","transform":{"a":30.0,"b":0.0,"c":0.0,"d":0.0,"e":-30.0,"f":0.0},"width":100,"height":80}"#;
+/// let a = geochip_wasm::slice_lesson(g, "32", "8", "pad", "grid", "", "", "img.png").unwrap();
+/// assert!(a.summary().contains("\"uncovered_pixels\": 0"));
+/// ```
+#[wasm_bindgen(js_name = sliceLesson)]
+#[allow(clippy::too_many_arguments)] // one argument per form field, mirrored in the page
+pub fn slice_lesson(
+    grid_json: &str,
+    window: &str,
+    overlap: &str,
+    edge: &str,
+    sampling: &str,
+    count: &str,
+    seed: &str,
+    image_href: &str,
+) -> Result<SliceLessonAnswer, JsError> {
+    let grid = grid_from_json(grid_json)?;
+    let inner = geochip::lesson::slicing_lesson(
+        &geochip::lesson::SliceLessonInput {
+            window,
+            overlap,
+            edge,
+            sampling,
+            count,
+            seed,
+            image_href,
+        },
+        &grid,
+    )
+    .map_err(js_err)?;
+    Ok(SliceLessonAnswer { inner })
+}

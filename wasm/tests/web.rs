@@ -89,3 +89,45 @@ fn demo_array_checksum_matches_numpy() {
         "cd9a54ed1f18bf97db08914e280ea7349e11ca2c4885a4d8052552ceba84208d"
     );
 }
+
+#[wasm_bindgen_test]
+fn seeded_chip_orders_equal_the_native_ones() {
+    // Computed natively by geochip_tests::cross_target (checked by tests/tests/cross_target.rs).
+    let native: serde_json::Value = serde_json::from_str(include_str!(
+        "../../tests/fixtures/cross_target/slice_orders.json"
+    ))
+    .unwrap();
+    use geochip::slice::{SlicePlan, SliceSpec};
+    let random = SlicePlan::new(
+        &["y", "x"],
+        &[37, 53],
+        &SliceSpec::new(&[("y", 10), ("x", 12)]).random(5, 7),
+    )
+    .unwrap();
+    let starts: Vec<serde_json::Value> = (0..5)
+        .map(|i| {
+            let c = random.patch(i).unwrap();
+            serde_json::json!([c.start("y"), c.start("x")])
+        })
+        .collect();
+    assert_eq!(
+        serde_json::Value::Array(starts),
+        native["random_y37_x53_w10x12_n5_seed7"]
+    );
+    let shuffled = SlicePlan::new(
+        &["y", "x"],
+        &[20, 20],
+        &SliceSpec::new(&[("y", 2), ("x", 2)])
+            .batch_size(7, false)
+            .shuffle(42),
+    )
+    .unwrap();
+    for (epoch, key) in [
+        (0, "shuffle_y20_x20_w2_batch7_seed42_epoch0"),
+        (1, "shuffle_y20_x20_w2_batch7_seed42_epoch1"),
+    ] {
+        let p = shuffled.with_epoch(epoch);
+        let order: Vec<u64> = (0..p.len()).flat_map(|i| p.batch_ids(i).unwrap()).collect();
+        assert_eq!(serde_json::json!(order), native[key], "{key}");
+    }
+}

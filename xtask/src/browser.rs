@@ -47,8 +47,15 @@ impl Session {
     /// with a fresh profile directory.
     pub fn start(browser: &Browser, scratch: &Path) -> Result<Session> {
         let port = free_port()?;
-        let driver = Command::new(&browser.chromedriver)
-            .arg(format!("--port={port}"))
+        let mut cmd = Command::new(&browser.chromedriver);
+        cmd.arg(format!("--port={port}"));
+        // GEOCHIP_CHROMEDRIVER_LOG=FILE: chromedriver's verbose log, for debugging a hang.
+        if let Some(log) = std::env::var_os("GEOCHIP_CHROMEDRIVER_LOG") {
+            cmd.arg("--verbose")
+                .arg(format!("--log-path={}", log.to_string_lossy()));
+        }
+        let driver = cmd
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -80,6 +87,9 @@ impl Session {
         let caps = json!({
             "capabilities": { "alwaysMatch": {
                 "browserName": "chrome",
+                // Return from navigation at DOMContentLoaded; readiness is then polled on the
+                // widget itself (a stalled speculative request must not hang the test).
+                "pageLoadStrategy": "eager",
                 "goog:chromeOptions": {
                     "binary": browser.chromium.to_string_lossy(),
                     "args": args,
@@ -197,6 +207,19 @@ impl Session {
         Ok(v.as_str().unwrap_or_default().to_owned())
     }
 
+    /// Saves a PNG screenshot of the viewport.
+    pub fn screenshot(&self, path: &Path) -> Result<()> {
+        use base64::Engine as _;
+        let v = self.call("GET", &self.s("/screenshot"), None)?;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .context("WebDriver screenshot is not base64")?;
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, png).with_context(|| format!("cannot write {}", path.display()))
+    }
+
     /// The browser console so far (chromedriver's `goog` log endpoint), one line per entry.
     pub fn console(&self) -> Result<String> {
         let v = self.call(
@@ -222,6 +245,12 @@ impl Drop for Session {
         }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        // Chromium outlives a killed chromedriver when a session did not close cleanly; its
+        // command line names our fresh profile directory, so end exactly those processes.
+        let _ = Command::new("pkill")
+            .arg("-f")
+            .arg(format!("--user-data-dir={}", self.profile.display()))
+            .status();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
@@ -280,22 +309,123 @@ fn grid_lesson_case(s: &Session, input: &geochip::lesson::GridLessonInput<'_>) -
     Ok(())
 }
 
-/// Serves the built book, opens the lesson in headless Chromium, and checks its widget.
-pub fn lesson_e2e(book_dir: &Path, browser: &Browser, scratch: &Path) -> Result<()> {
+/// Selects an option of a `<select>` as the reader would (sets it and fires `change`).
+fn select(s: &Session, id: &str, value: &str) -> Result<()> {
+    let ok = s.eval(&format!(
+        "const e = document.getElementById({id}); e.value = {value}; \
+         e.dispatchEvent(new Event('change')); return e.value === {value};",
+        id = json!(id),
+        value = json!(value)
+    ))?;
+    if ok != Value::Bool(true) {
+        bail!("#{id} has no option '{value}'");
+    }
+    Ok(())
+}
+
+/// The slicing lesson: set the form, Run, compare summary and SVG with the native answer.
+fn slicing_lesson_case(
+    s: &Session,
+    grid: &geochip::Grid,
+    input: &geochip::lesson::SliceLessonInput<'_>,
+) -> Result<()> {
+    for (id, text) in [
+        ("#sl-window", input.window),
+        ("#sl-overlap", input.overlap),
+        ("#sl-count", input.count),
+        ("#sl-seed", input.seed),
+    ] {
+        s.type_into(id, text)?;
+    }
+    select(s, "sl-edge", input.edge)?;
+    select(s, "sl-sampling", input.sampling)?;
+    s.click("#sl-run")?;
+    let last = s.eval("return document.getElementById('slice-lesson').geochipLast ?? null;")?;
+    let page_error = s.text("#sl-error")?;
+    match geochip::lesson::slicing_lesson(input, grid) {
+        Ok(native) => {
+            if !page_error.is_empty() {
+                bail!("slicing: page shows error '{page_error}' for {input:?}");
+            }
+            if last["summary"].as_str() != Some(native.summary.as_str()) {
+                bail!(
+                    "slicing: summaries differ\n--- page\n{}\n--- native\n{}",
+                    last["summary"],
+                    native.summary
+                );
+            }
+            if last["svg"].as_str() != Some(native.svg.as_str()) {
+                bail!("slicing: the page's SVG differs from the native SVG for {input:?}");
+            }
+            let shown = s.text("#sl-summary")?;
+            if shown.trim() != native.summary.trim() {
+                bail!("slicing: the summary shown differs from the native one");
+            }
+            let rects = s.eval("return document.querySelectorAll('#sl-svg svg rect').length;")?;
+            println!(
+                "  ok: window {} overlap {} edge {} {} — summary and SVG equal native ({} shapes drawn)",
+                input.window, input.overlap, input.edge, input.sampling, rects
+            );
+        }
+        Err(e) => {
+            let native = e.to_string();
+            if page_error != native {
+                bail!("slicing: page error '{page_error}' differs from native error '{native}'");
+            }
+            if !last.is_null() {
+                bail!("slicing: page kept an answer for bad input");
+            }
+            println!("  ok: bad input shows the native error in the page: {native}");
+        }
+    }
+    Ok(())
+}
+
+/// Scrolls a lesson's widget into view and saves a screenshot under `dir` (for people to look at).
+fn snapshot(s: &Session, dir: &Path, page: &str, root_id: &str) -> Result<()> {
+    s.eval(&format!(
+        "document.getElementById('{root_id}').scrollIntoView(); return true;"
+    ))?;
+    let path = dir.join(page.replace(".html", ".png"));
+    s.screenshot(&path)?;
+    println!("  screenshot: {}", path.display());
+    Ok(())
+}
+
+fn open_lesson(s: &Session, base: &str, page: &str, root_id: &str) -> Result<()> {
+    let url = format!("{base}{page}");
+    println!("  opening {url}");
+    let nav = Instant::now();
+    s.goto(&url)?;
+    s.wait_for(
+        &format!("{page} to load its wasm"),
+        &format!("return document.getElementById('{root_id}')?.dataset.ready === 'true';"),
+        Duration::from_secs(30),
+    )?;
+    println!(
+        "  {page}: widget ready {:?} after navigation",
+        nav.elapsed()
+    );
+    Ok(())
+}
+
+/// Serves the built book, opens each lesson in headless Chromium, and checks its widget
+/// against the native answers.
+pub fn lesson_e2e(book_dir: &Path, repo: &Path, browser: &Browser, scratch: &Path) -> Result<()> {
     let server = serve::spawn(book_dir, 0)?;
     let result = (|| -> Result<()> {
         let session = Session::start(browser, scratch)?;
-        let url = format!("{}grids-and-pixels.html", server.url());
-        println!("  opening {url} in headless {}", browser.chromium.display());
-        let nav = Instant::now();
-        session.goto(&url)?;
-        session.wait_for(
-            "the lesson widget to load its wasm",
-            "return document.getElementById('grid-lesson')?.dataset.ready === 'true';",
-            Duration::from_secs(30),
+        session.call(
+            "POST",
+            &session.s("/window/rect"),
+            Some(json!({ "width": 1200, "height": 1400 })),
         )?;
-        println!("  widget ready {:?} after navigation", nav.elapsed());
-        let base = geochip::lesson::GridLessonInput {
+        let base = server.url();
+        let shots = scratch.join("screenshots");
+        println!("  browser: {}", browser.chromium.display());
+
+        open_lesson(&session, &base, "grids-and-pixels.html", "grid-lesson")?;
+        let grid_input = geochip::lesson::GridLessonInput {
             transform: "101985.0, 300.0379266750948, 0.0, 2826915.0, 0.0, -300.041782729805",
             order: "gdal",
             width: "791",
@@ -304,7 +434,8 @@ pub fn lesson_e2e(book_dir: &Path, browser: &Browser, scratch: &Path) -> Result<
             row: "200",
             crs: "EPSG:32618",
         };
-        grid_lesson_case(&session, &base)?;
+        grid_lesson_case(&session, &grid_input)?;
+        snapshot(&session, &shots, "grids-and-pixels.html", "grid-lesson")?;
         grid_lesson_case(
             &session,
             &geochip::lesson::GridLessonInput {
@@ -312,24 +443,87 @@ pub fn lesson_e2e(book_dir: &Path, browser: &Browser, scratch: &Path) -> Result<
                 order: "affine",
                 col: "-1",
                 crs: "",
-                ..base
+                ..grid_input
             },
         )?;
-        // Bad input: non-numeric text, a zero pixel size, a non-integer pixel.
+        // Bad input: non-numeric text, a zero pixel size, a non-integer pixel, an empty grid.
         for bad in [
             geochip::lesson::GridLessonInput {
                 transform: "abc, 1, 0, 0, 0, -1",
-                ..base
+                ..grid_input
             },
             geochip::lesson::GridLessonInput {
                 transform: "0, 0, 0, 0, 0, -1",
-                ..base
+                ..grid_input
             },
-            geochip::lesson::GridLessonInput { col: "1.5", ..base },
-            geochip::lesson::GridLessonInput { width: "0", ..base },
+            geochip::lesson::GridLessonInput {
+                col: "1.5",
+                ..grid_input
+            },
+            geochip::lesson::GridLessonInput {
+                width: "0",
+                ..grid_input
+            },
         ] {
             grid_lesson_case(&session, &bad)?;
         }
+
+        open_lesson(&session, &base, "slicing.html", "slice-lesson")?;
+        let tif = repo.join("cookbooks/data/RGB.byte.tif");
+        let bytes =
+            std::fs::read(&tif).with_context(|| format!("cannot read {}", tif.display()))?;
+        let grid = geochip::geotiff::read_info("RGB.byte.tif", &bytes)?.grid;
+        let png = ureq::get(&format!("{base}data/RGB.byte.png")).call()?;
+        if png.header("Content-Type") != Some("image/png") {
+            bail!("slicing: data/RGB.byte.png is not served as a PNG");
+        }
+        let slice_input = geochip::lesson::SliceLessonInput {
+            window: "256",
+            overlap: "32",
+            edge: "drop",
+            sampling: "grid",
+            count: "20",
+            seed: "42",
+            image_href: "data/RGB.byte.png",
+        };
+        for case in [
+            slice_input,
+            geochip::lesson::SliceLessonInput {
+                edge: "pad",
+                overlap: "-16",
+                ..slice_input
+            },
+            geochip::lesson::SliceLessonInput {
+                edge: "shift-last-inside",
+                window: "100",
+                ..slice_input
+            },
+            geochip::lesson::SliceLessonInput {
+                sampling: "random",
+                window: "64",
+                seed: "7",
+                ..slice_input
+            },
+            // Bad input: a window larger than the image, overlap ≥ window, text for a number.
+            geochip::lesson::SliceLessonInput {
+                window: "1000",
+                ..slice_input
+            },
+            geochip::lesson::SliceLessonInput {
+                overlap: "256",
+                ..slice_input
+            },
+            geochip::lesson::SliceLessonInput {
+                window: "big",
+                ..slice_input
+            },
+        ] {
+            slicing_lesson_case(&session, &grid, &case)?;
+            if case == slice_input {
+                snapshot(&session, &shots, "slicing.html", "slice-lesson")?;
+            }
+        }
+
         // Nothing may have panicked: the panic hook would have logged "panicked at".
         let logs = session.console()?;
         if logs.contains("panicked at") {

@@ -158,6 +158,30 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Copies the sample data next to the book and writes what lessons need precomputed natively:
+/// each GeoTIFF's grid as JSON (`<name>.grid.json`, read with `geochip::geotiff`).
+fn lesson_data(ws: &Workspace, data: &Path) -> Result<()> {
+    copy_dir(&ws.root.join("cookbooks/data"), data)?;
+    for entry in std::fs::read_dir(data)? {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("tif") {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        let info = geochip::geotiff::read_info(&name, &bytes)?;
+        let json = serde_json::to_string(&info.grid)?;
+        let stem = name.trim_end_matches(".tif");
+        std::fs::write(data.join(format!("{stem}.grid.json")), json)?;
+    }
+    Ok(())
+}
+
 /// Builds the whole static site: the book with the wasm package and lesson scripts beside it.
 pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
     let t = tools::ensure_all(ws)?;
@@ -172,6 +196,7 @@ pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
     )?;
     copy_dir(&pkg, &out.join("wasm/pkg"))?;
     copy_dir(&ws.root.join("wasm/js"), &out.join("wasm/lessons"))?;
+    lesson_data(ws, &out.join("data"))?;
     println!("xtask: static book ready in {}", shown(&out));
     Ok(out)
 }

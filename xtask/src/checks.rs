@@ -152,8 +152,8 @@ pub fn run_all(ws: &Workspace) -> Result<()> {
         ),
         ("book", Box::new(|| build::book(ws, None).map(|_| ()))),
         (
-            "lesson in Chromium",
-            Box::new(|| browser::lesson_e2e(&ws.book_dir(), &browser, &scratch)),
+            "lessons in Chromium",
+            Box::new(|| browser::lesson_e2e(&ws.book_dir(), &ws.root, &browser, &scratch)),
         ),
     ];
 

@@ -28,6 +28,8 @@ commands:
   serve [--port N] [--no-build]      build, then serve the book on http://127.0.0.1:N/
                                      (default port 8000; 0 picks a free one)
   test                               run every check CI runs (see README.md)
+  lessons                            build the book, then run only the lesson tests in
+                                     headless Chromium
   boundary                           check the core's dependency boundary (no bindings,
                                      no GPU crates, no C) only
   tools                              install the missing tools and print where they are
@@ -75,6 +77,13 @@ fn run() -> Result<()> {
         }
         "test" => checks::run_all(&ws)?,
         "boundary" => checks::boundary(&ws)?,
+        "lessons" => {
+            let dir = build::book(&ws, None)?;
+            let browser = tools::ensure_browser()?;
+            let scratch = ws.target_dir.join("xtask-scratch");
+            std::fs::create_dir_all(&scratch)?;
+            browser::lesson_e2e(&dir, &ws.root, &browser, &scratch)?;
+        }
         "tools" => {
             let t = tools::ensure_all(&ws)?;
             println!("{t}");

@@ -1,20 +1,25 @@
 //! A static file server for the built book, bound to 127.0.0.1 only.
 //!
-//! tiny_http does the HTTP; this module maps paths to files (no escaping the root), sets the
-//! MIME types browsers insist on (`application/wasm` for streaming compilation) and answers
-//! single `Range: bytes=` requests, which the lessons use to read COGs the cloud-native way.
+//! A small HTTP/1.1 server on std's `TcpListener`, one thread per connection, one request per
+//! connection (`Connection: close`). Written here rather than taken from tiny_http, whose
+//! keep-alive handling intermittently stalled Chromium's page loads in the browser tests (the
+//! main document never finished, about one run in two). It maps paths to files (no escaping the
+//! root), sets the MIME types browsers insist on (`application/wasm` for streaming compilation)
+//! and answers single `Range: bytes=` requests, which the lessons use to read COGs the
+//! cloud-native way.
 
-use std::io::Read;
-use std::net::SocketAddr;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
-use tiny_http::{Header, Request, Response, Server, StatusCode};
+use anyhow::{Context, Result};
 
-/// A running server; dropping it does not stop it, call [`Running::stop`].
+/// A running server; call [`Running::stop`] to end it.
 pub struct Running {
-    server: Arc<Server>,
+    stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
     /// The bound address.
     pub addr: SocketAddr,
@@ -26,39 +31,46 @@ impl Running {
         format!("http://{}/", self.addr)
     }
 
-    /// Stops accepting requests and joins the serving thread.
+    /// Stops accepting connections and joins the accepting thread.
     pub fn stop(mut self) {
-        self.server.unblock();
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept with one last connection.
+        let _ = TcpStream::connect(self.addr);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-fn bind(port: u16) -> Result<Server> {
-    Server::http(("127.0.0.1", port)).map_err(|e| anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))
+fn bind(port: u16) -> Result<(TcpListener, SocketAddr)> {
+    let listener = TcpListener::bind(("127.0.0.1", port))
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}"))?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
 }
 
-fn local_addr(server: &Server) -> Result<SocketAddr> {
-    server
-        .server_addr()
-        .to_ip()
-        .context("server is not bound to an IP address")
+fn accept_loop(listener: &TcpListener, root: &Path, stop: &AtomicBool) {
+    for conn in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let Ok(stream) = conn else { continue };
+        let root = root.to_path_buf();
+        std::thread::spawn(move || {
+            let _ = handle(&root, stream);
+        });
+    }
 }
 
 /// Serves `root` in a background thread (port 0 picks a free port).
 pub fn spawn(root: &Path, port: u16) -> Result<Running> {
-    let server = Arc::new(bind(port)?);
-    let addr = local_addr(&server)?;
+    let (listener, addr) = bind(port)?;
     let root = root.to_path_buf();
-    let s = Arc::clone(&server);
-    let thread = std::thread::spawn(move || {
-        for req in s.incoming_requests() {
-            handle(&root, req);
-        }
-    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let thread = std::thread::spawn(move || accept_loop(&listener, &root, &flag));
     Ok(Running {
-        server,
+        stop,
         thread: Some(thread),
         addr,
     })
@@ -66,16 +78,13 @@ pub fn spawn(root: &Path, port: u16) -> Result<Running> {
 
 /// Serves `root` until interrupted.
 pub fn serve_forever(root: &Path, port: u16) -> Result<()> {
-    let server = bind(port)?;
-    let addr = local_addr(&server)?;
+    let (listener, addr) = bind(port)?;
     println!(
         "serving {} at http://{addr}/ (Ctrl-C to stop)",
         root.display()
     );
-    println!("lesson: http://{addr}/grids-and-pixels.html");
-    for req in server.incoming_requests() {
-        handle(root, req);
-    }
+    println!("lessons: http://{addr}/grids-and-pixels.html");
+    accept_loop(&listener, root, &AtomicBool::new(false));
     Ok(())
 }
 
@@ -154,56 +163,121 @@ fn parse_range(value: &str, len: u64) -> Option<(u64, u64)> {
     (start <= end && start < len).then_some((start, end))
 }
 
-fn header(name: &str, value: &str) -> Option<Header> {
-    Header::from_bytes(name.as_bytes(), value.as_bytes()).ok()
-}
-
-fn handle(root: &Path, req: Request) {
-    let Some(path) = resolve(root, req.url()) else {
-        let _ = req.respond(Response::from_string("404 not found").with_status_code(404));
-        return;
+/// Reads one request (request line + headers) and answers it.
+fn handle(root: &Path, stream: TcpStream) -> std::io::Result<()> {
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let mut parts = line.split_whitespace();
+    let (method, url) = (
+        parts.next().unwrap_or(""),
+        parts.next().unwrap_or("/").to_owned(),
+    );
+    let head_only = method == "HEAD";
+    let mut range = None;
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':')
+            && k.trim().eq_ignore_ascii_case("range")
+        {
+            range = Some(v.trim().to_owned());
+        }
+    }
+    let mut out = stream;
+    if method != "GET" && !head_only {
+        return respond(
+            &mut out,
+            405,
+            "text/plain",
+            &[],
+            b"405 method not allowed",
+            false,
+        );
+    }
+    let Some(path) = resolve(root, &url) else {
+        return respond(
+            &mut out,
+            404,
+            "text/plain",
+            &[],
+            b"404 not found",
+            head_only,
+        );
     };
     let Ok(bytes) = std::fs::read(&path) else {
-        let _ = req.respond(Response::from_string("500 cannot read").with_status_code(500));
-        return;
+        return respond(
+            &mut out,
+            500,
+            "text/plain",
+            &[],
+            b"500 cannot read",
+            head_only,
+        );
     };
     let len = bytes.len() as u64;
-    let range = req
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("Range"))
-        .map(|h| h.value.as_str().to_owned());
-    let mut headers: Vec<Header> = [
-        header("Content-Type", mime(&path)),
-        header("Accept-Ranges", "bytes"),
-        header("Cache-Control", "no-cache"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let (status, body) = match range {
-        None => (200, bytes),
+    let log = std::env::var_os("GEOCHIP_SERVE_LOG").is_some();
+    let result = match range {
+        None => respond(&mut out, 200, mime(&path), &[], &bytes, head_only),
         Some(r) => match parse_range(&r, len) {
-            Some((s, e)) => {
-                headers.extend(header("Content-Range", &format!("bytes {s}-{e}/{len}")));
-                // s ≤ e < len, so both convert to in-range indices.
-                (206, bytes[s as usize..=e as usize].to_vec())
-            }
-            None => {
-                headers.extend(header("Content-Range", &format!("bytes */{len}")));
-                (416, Vec::new())
-            }
+            // s ≤ e < len, so both are in-range indices.
+            Some((s, e)) => respond(
+                &mut out,
+                206,
+                mime(&path),
+                &[("Content-Range", format!("bytes {s}-{e}/{len}"))],
+                &bytes[s as usize..=e as usize],
+                head_only,
+            ),
+            None => respond(
+                &mut out,
+                416,
+                "text/plain",
+                &[("Content-Range", format!("bytes */{len}"))],
+                b"",
+                head_only,
+            ),
         },
     };
-    let body_len = body.len();
-    let resp = Response::new(
-        StatusCode(status),
-        headers,
-        std::io::Cursor::new(body).take(body_len as u64),
-        Some(body_len),
-        None,
+    if log {
+        eprintln!("serve: {method} {url} -> {result:?}");
+    }
+    result
+}
+
+fn respond(
+    out: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    extra: &[(&str, String)],
+    body: &[u8],
+    head_only: bool,
+) -> std::io::Result<()> {
+    let reason = match status {
+        200 => "OK",
+        206 => "Partial Content",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        416 => "Range Not Satisfiable",
+        _ => "Internal Server Error",
+    };
+    let mut head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Accept-Ranges: bytes\r\nCache-Control: no-cache\r\nConnection: close\r\n",
+        body.len()
     );
-    let _ = req.respond(resp);
+    for (k, v) in extra {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes())?;
+    if !head_only {
+        out.write_all(body)?;
+    }
+    out.flush()
 }
 
 #[cfg(test)]
@@ -238,6 +312,7 @@ mod tests {
         let url = format!("{}a.wasm", running.url());
         let resp = ureq::get(&url).call().unwrap();
         assert_eq!(resp.header("Content-Type"), Some("application/wasm"));
+        assert_eq!(resp.header("Content-Length"), Some("10"));
         assert_eq!(resp.into_string().unwrap(), "0123456789");
         let resp = ureq::get(&url).set("Range", "bytes=2-4").call().unwrap();
         assert_eq!(resp.status(), 206);

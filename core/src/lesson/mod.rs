@@ -5,6 +5,10 @@
 //! the page and the native build cannot drift apart. Parsing lives here too, so a bad input
 //! gives the same message in the page as on the command line.
 
+mod slicing;
+
+pub use slicing::{SliceLessonAnswer, SliceLessonInput, slicing_lesson};
+
 use crate::crs::{Crs, CrsError};
 use crate::grid::{Grid, GridError, PixelAnchor};
 use crate::transform::GeoTransform;
@@ -51,6 +55,19 @@ pub enum LessonError {
     /// The CRS text is not understood.
     #[error(transparent)]
     Crs(#[from] CrsError),
+    /// The slicing options are invalid (window larger than the image, overlap ≥ window...).
+    #[error(transparent)]
+    Slice(#[from] crate::slice::SliceError),
+    /// The request would draw more than a page can show.
+    #[error("{what}: {count} is more than this lesson draws (at most {max}); use a larger window")]
+    TooMany {
+        /// What there are too many of.
+        what: &'static str,
+        /// How many were requested.
+        count: u64,
+        /// The limit.
+        max: u64,
+    },
 }
 
 /// The reader's inputs to the "Grids and pixels" lesson, as the text they typed.
@@ -86,7 +103,7 @@ pub struct GridLessonInput<'a> {
     pub crs: &'a str,
 }
 
-fn number(field: &'static str, text: &str) -> Result<f64, LessonError> {
+pub(crate) fn number(field: &'static str, text: &str) -> Result<f64, LessonError> {
     text.trim()
         .parse::<f64>()
         .map_err(|_| LessonError::NotANumber {
@@ -95,7 +112,10 @@ fn number(field: &'static str, text: &str) -> Result<f64, LessonError> {
         })
 }
 
-fn integer<T: std::str::FromStr>(field: &'static str, text: &str) -> Result<T, LessonError> {
+pub(crate) fn integer<T: std::str::FromStr>(
+    field: &'static str,
+    text: &str,
+) -> Result<T, LessonError> {
     text.trim()
         .parse::<T>()
         .map_err(|_| LessonError::NotAnInteger {
