@@ -347,3 +347,67 @@ pub fn slice_lesson(
     .map_err(js_err)?;
     Ok(SliceLessonAnswer { inner })
 }
+
+/// The answer of the burning lesson: a JSON summary and an SVG drawing.
+#[wasm_bindgen]
+#[derive(Debug, Clone)]
+pub struct BurnLessonAnswer {
+    inner: geochip::lesson::BurnLessonAnswer,
+}
+
+#[wasm_bindgen]
+impl BurnLessonAnswer {
+    /// Pretty JSON: the grid, burned pixels and areas, the labels' checksum.
+    ///
+    /// ```
+    /// let wkt = "POLYGON((0 0,4 0,4 4,0 4,0 0))";
+    /// let a = geochip_wasm::burn_lesson(wkt, "1", "0", "0", false, false).unwrap();
+    /// assert!(a.summary().contains("\"burned_pixels\": 16"));
+    /// ```
+    #[wasm_bindgen(getter)]
+    pub fn summary(&self) -> String {
+        self.inner.summary.clone()
+    }
+
+    /// The SVG: burned raster and parcel outlines.
+    ///
+    /// ```
+    /// let wkt = "POLYGON((0 0,4 0,4 4,0 4,0 0))";
+    /// let a = geochip_wasm::burn_lesson(wkt, "1", "0", "0", true, true).unwrap();
+    /// assert!(a.svg().starts_with("<svg"));
+    /// ```
+    #[wasm_bindgen(getter)]
+    pub fn svg(&self) -> String {
+        self.inner.svg.clone()
+    }
+}
+
+/// The "Burning labels" lesson over a WKT text of parcels.
+///
+/// ```
+/// let wkt = "MULTIPOLYGON(((0 0,4 0,4 4,0 4,0 0)),((6 0,8 0,8 2,6 2,6 0)))";
+/// let a = geochip_wasm::burn_lesson(wkt, "1", "0.5", "0.5", true, false).unwrap();
+/// assert!(a.summary().contains("\"parcels\": 2"));
+/// ```
+#[wasm_bindgen(js_name = burnLesson)]
+pub fn burn_lesson(
+    wkt: &str,
+    resolution: &str,
+    shift_x: &str,
+    shift_y: &str,
+    all_touched: bool,
+    coverage: bool,
+) -> Result<BurnLessonAnswer, JsError> {
+    let inner = geochip::lesson::burning_lesson(
+        wkt,
+        &geochip::lesson::BurnLessonInput {
+            resolution,
+            shift_x,
+            shift_y,
+            all_touched,
+            coverage,
+        },
+    )
+    .map_err(js_err)?;
+    Ok(BurnLessonAnswer { inner })
+}

@@ -392,6 +392,65 @@ fn snapshot(s: &Session, dir: &Path, page: &str, root_id: &str) -> Result<()> {
     Ok(())
 }
 
+/// The burning lesson: set the form, Run, compare summary and SVG with the native answer.
+fn burning_lesson_case(
+    s: &Session,
+    wkt: &str,
+    input: &geochip::lesson::BurnLessonInput<'_>,
+) -> Result<()> {
+    for (id, text) in [
+        ("#bl-resolution", input.resolution),
+        ("#bl-shift-x", input.shift_x),
+        ("#bl-shift-y", input.shift_y),
+    ] {
+        s.type_into(id, text)?;
+    }
+    for (id, on) in [
+        ("bl-all-touched", input.all_touched),
+        ("bl-coverage", input.coverage),
+    ] {
+        let now = s.eval(&format!("return document.getElementById('{id}').checked;"))?;
+        if now != Value::Bool(on) {
+            s.click(&format!("#{id}"))?;
+        }
+    }
+    s.click("#bl-run")?;
+    let last = s.eval("return document.getElementById('burn-lesson').geochipLast ?? null;")?;
+    let page_error = s.text("#bl-error")?;
+    match geochip::lesson::burning_lesson(wkt, input) {
+        Ok(native) => {
+            if !page_error.is_empty() {
+                bail!("burning: page shows error '{page_error}' for {input:?}");
+            }
+            if last["summary"].as_str() != Some(native.summary.as_str()) {
+                bail!(
+                    "burning: summaries differ\n--- page\n{}\n--- native\n{}",
+                    last["summary"],
+                    native.summary
+                );
+            }
+            if last["svg"].as_str() != Some(native.svg.as_str()) {
+                bail!("burning: the page's SVG differs from the native SVG for {input:?}");
+            }
+            println!(
+                "  ok: resolution {} shift ({}, {}) all_touched {} coverage {} — summary and SVG equal native",
+                input.resolution, input.shift_x, input.shift_y, input.all_touched, input.coverage
+            );
+        }
+        Err(e) => {
+            let native = e.to_string();
+            if page_error != native {
+                bail!("burning: page error '{page_error}' differs from native error '{native}'");
+            }
+            if !last.is_null() {
+                bail!("burning: page kept an answer for bad input");
+            }
+            println!("  ok: bad input shows the native error in the page: {native}");
+        }
+    }
+    Ok(())
+}
+
 fn open_lesson(s: &Session, base: &str, page: &str, root_id: &str) -> Result<()> {
     let url = format!("{base}{page}");
     println!("  opening {url}");
@@ -521,6 +580,53 @@ pub fn lesson_e2e(book_dir: &Path, repo: &Path, browser: &Browser, scratch: &Pat
             slicing_lesson_case(&session, &grid, &case)?;
             if case == slice_input {
                 snapshot(&session, &shots, "slicing.html", "slice-lesson")?;
+            }
+        }
+
+        open_lesson(&session, &base, "burning-labels.html", "burn-lesson")?;
+        let wkt_path = repo.join("cookbooks/data/nl_plots_epsg_28992.wkt");
+        let wkt = std::fs::read_to_string(&wkt_path)
+            .with_context(|| format!("cannot read {}", wkt_path.display()))?;
+        let burn_input = geochip::lesson::BurnLessonInput {
+            resolution: "10",
+            shift_x: "0",
+            shift_y: "0",
+            all_touched: false,
+            coverage: false,
+        };
+        for case in [
+            burn_input,
+            geochip::lesson::BurnLessonInput {
+                shift_x: "0.5",
+                shift_y: "0.5",
+                ..burn_input
+            },
+            geochip::lesson::BurnLessonInput {
+                all_touched: true,
+                ..burn_input
+            },
+            geochip::lesson::BurnLessonInput {
+                coverage: true,
+                resolution: "5",
+                ..burn_input
+            },
+            // Bad input: zero and non-numeric resolution, a grid too large to draw.
+            geochip::lesson::BurnLessonInput {
+                resolution: "0",
+                ..burn_input
+            },
+            geochip::lesson::BurnLessonInput {
+                shift_x: "half",
+                ..burn_input
+            },
+            geochip::lesson::BurnLessonInput {
+                resolution: "0.5",
+                ..burn_input
+            },
+        ] {
+            burning_lesson_case(&session, &wkt, &case)?;
+            if case == burn_input {
+                snapshot(&session, &shots, "burning-labels.html", "burn-lesson")?;
             }
         }
 

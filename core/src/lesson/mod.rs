@@ -5,8 +5,10 @@
 //! the page and the native build cannot drift apart. Parsing lives here too, so a bad input
 //! gives the same message in the page as on the command line.
 
+mod burning;
 mod slicing;
 
+pub use burning::{BurnLessonAnswer, BurnLessonInput, burning_lesson};
 pub use slicing::{SliceLessonAnswer, SliceLessonInput, slicing_lesson};
 
 use crate::crs::{Crs, CrsError};
@@ -55,11 +57,32 @@ pub enum LessonError {
     /// The CRS text is not understood.
     #[error(transparent)]
     Crs(#[from] CrsError),
+    /// A field that must be a positive number is not.
+    #[error("{field}: '{text}' must be a positive number")]
+    NotPositive {
+        /// The field's name.
+        field: &'static str,
+        /// What was typed.
+        text: String,
+    },
+    /// A number outside the range the lesson accepts.
+    #[error("{field}: '{text}' is outside {range}")]
+    OutOfRange {
+        /// The field's name.
+        field: &'static str,
+        /// What was typed.
+        text: String,
+        /// The accepted range.
+        range: &'static str,
+    },
+    /// The shapes could not be read or burned.
+    #[error(transparent)]
+    Rasterize(#[from] crate::rasterize::RasterizeError),
     /// The slicing options are invalid (window larger than the image, overlap ≥ window...).
     #[error(transparent)]
     Slice(#[from] crate::slice::SliceError),
     /// The request would draw more than a page can show.
-    #[error("{what}: {count} is more than this lesson draws (at most {max}); use a larger window")]
+    #[error("{what}: {count} is more than this lesson draws (at most {max}); {hint}")]
     TooMany {
         /// What there are too many of.
         what: &'static str,
@@ -67,6 +90,16 @@ pub enum LessonError {
         count: u64,
         /// The limit.
         max: u64,
+        /// What to change.
+        hint: &'static str,
+    },
+    /// The input holds nothing the lesson can use.
+    #[error("{what}: {reason}")]
+    Empty {
+        /// What is empty.
+        what: &'static str,
+        /// Why.
+        reason: &'static str,
     },
 }
 

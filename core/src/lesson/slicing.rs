@@ -91,6 +91,7 @@ pub fn slicing_lesson(
             what: "chips",
             count: n,
             max: MAX_CHIPS,
+            hint: "use a larger window or fewer random chips",
         });
     }
     // Covered-pixel mask: one byte per pixel of the image (≤ a few MB for lesson images).
