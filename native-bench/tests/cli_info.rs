@@ -1,23 +1,8 @@
 //! `geochip info` as a user runs it: the real binary on the bundled sample data.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use std::path::PathBuf;
-use std::process::Command;
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn geochip(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_geochip"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
-}
+mod common;
+use common::geochip;
 
 #[test]
 fn info_prints_the_grid_as_json() {

@@ -340,45 +340,14 @@ fn slicing_lesson_case(
     select(s, "sl-edge", input.edge)?;
     select(s, "sl-sampling", input.sampling)?;
     s.click("#sl-run")?;
-    let last = s.eval("return document.getElementById('slice-lesson').geochipLast ?? null;")?;
-    let page_error = s.text("#sl-error")?;
-    match geochip::lesson::slicing_lesson(input, grid) {
-        Ok(native) => {
-            if !page_error.is_empty() {
-                bail!("slicing: page shows error '{page_error}' for {input:?}");
-            }
-            if last["summary"].as_str() != Some(native.summary.as_str()) {
-                bail!(
-                    "slicing: summaries differ\n--- page\n{}\n--- native\n{}",
-                    last["summary"],
-                    native.summary
-                );
-            }
-            if last["svg"].as_str() != Some(native.svg.as_str()) {
-                bail!("slicing: the page's SVG differs from the native SVG for {input:?}");
-            }
-            let shown = s.text("#sl-summary")?;
-            if shown.trim() != native.summary.trim() {
-                bail!("slicing: the summary shown differs from the native one");
-            }
-            let rects = s.eval("return document.querySelectorAll('#sl-svg svg rect').length;")?;
-            println!(
-                "  ok: window {} overlap {} edge {} {} — summary and SVG equal native ({} shapes drawn)",
-                input.window, input.overlap, input.edge, input.sampling, rects
-            );
-        }
-        Err(e) => {
-            let native = e.to_string();
-            if page_error != native {
-                bail!("slicing: page error '{page_error}' differs from native error '{native}'");
-            }
-            if !last.is_null() {
-                bail!("slicing: page kept an answer for bad input");
-            }
-            println!("  ok: bad input shows the native error in the page: {native}");
-        }
-    }
-    Ok(())
+    let native = geochip::lesson::slicing_lesson(input, grid)
+        .map(|a| (a.summary, a.svg))
+        .map_err(|e| e.to_string());
+    let what = format!(
+        "window {} overlap {} edge {} {}",
+        input.window, input.overlap, input.edge, input.sampling
+    );
+    check_svg_answer(s, "slicing", "slice-lesson", "sl-error", &what, native)
 }
 
 /// Scrolls a lesson's widget into view and saves a screenshot under `dir` (for people to look at).
@@ -415,35 +384,52 @@ fn burning_lesson_case(
         }
     }
     s.click("#bl-run")?;
-    let last = s.eval("return document.getElementById('burn-lesson').geochipLast ?? null;")?;
-    let page_error = s.text("#bl-error")?;
-    match geochip::lesson::burning_lesson(wkt, input) {
-        Ok(native) => {
+    let native = geochip::lesson::burning_lesson(wkt, input)
+        .map(|a| (a.summary, a.svg))
+        .map_err(|e| e.to_string());
+    let what = format!(
+        "resolution {} shift ({}, {}) all_touched {} coverage {}",
+        input.resolution, input.shift_x, input.shift_y, input.all_touched, input.coverage
+    );
+    check_svg_answer(s, "burning", "burn-lesson", "bl-error", &what, native)
+}
+
+/// Reads a lesson's last answer (`root.geochipLast`) and error line after Run, and checks them
+/// against the native result: the same summary and SVG, or the same error message.
+fn check_svg_answer(
+    s: &Session,
+    lesson: &str,
+    root_id: &str,
+    error_id: &str,
+    what: &str,
+    native: std::result::Result<(String, String), String>,
+) -> Result<()> {
+    let last = s.eval(&format!(
+        "return document.getElementById('{root_id}').geochipLast ?? null;"
+    ))?;
+    let page_error = s.text(&format!("#{error_id}"))?;
+    match native {
+        Ok((summary, svg)) => {
             if !page_error.is_empty() {
-                bail!("burning: page shows error '{page_error}' for {input:?}");
+                bail!("{lesson}: page shows error '{page_error}' for {what}");
             }
-            if last["summary"].as_str() != Some(native.summary.as_str()) {
+            if last["summary"].as_str() != Some(summary.as_str()) {
                 bail!(
-                    "burning: summaries differ\n--- page\n{}\n--- native\n{}",
-                    last["summary"],
-                    native.summary
+                    "{lesson}: summaries differ for {what}\n--- page\n{}\n--- native\n{summary}",
+                    last["summary"]
                 );
             }
-            if last["svg"].as_str() != Some(native.svg.as_str()) {
-                bail!("burning: the page's SVG differs from the native SVG for {input:?}");
+            if last["svg"].as_str() != Some(svg.as_str()) {
+                bail!("{lesson}: the page's SVG differs from the native SVG for {what}");
             }
-            println!(
-                "  ok: resolution {} shift ({}, {}) all_touched {} coverage {} — summary and SVG equal native",
-                input.resolution, input.shift_x, input.shift_y, input.all_touched, input.coverage
-            );
+            println!("  ok: {what} — summary and SVG equal native");
         }
-        Err(e) => {
-            let native = e.to_string();
+        Err(native) => {
             if page_error != native {
-                bail!("burning: page error '{page_error}' differs from native error '{native}'");
+                bail!("{lesson}: page error '{page_error}' differs from native error '{native}'");
             }
             if !last.is_null() {
-                bail!("burning: page kept an answer for bad input");
+                bail!("{lesson}: page kept an answer for bad input");
             }
             println!("  ok: bad input shows the native error in the page: {native}");
         }
