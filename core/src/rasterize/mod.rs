@@ -843,22 +843,7 @@ impl Rasterizer {
     /// ```
     pub fn coverage(&self) -> Result<LabeledArray, RasterizeError> {
         let (w, h) = (self.grid.width, self.grid.height);
-        let mut out = vec![
-            0f64;
-            w.checked_mul(h).ok_or(RasterizeError::TooLarge {
-                width: w,
-                height: h
-            })?
-        ];
-        let mut acc = coverage::Accumulator::new(w, h);
-        for p in &self.prims {
-            if let Kind::Polygon(poly) = &p.kind {
-                acc.clear();
-                if acc.add_polygon(&poly.rings) {
-                    acc.flush_into(&mut out);
-                }
-            }
-        }
+        let out = self.coverage_f64()?;
         let data: Vec<f32> = out.iter().map(|v| v.min(1.0) as f32).collect();
         let arr = to_array(data, Window::new(0, 0, w, h))?;
         Ok(LabeledArray::new(&["y", "x"], arr)?.with_grid(self.grid.clone())?)
