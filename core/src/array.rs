@@ -286,6 +286,7 @@ macro_rules! with_data {
         }
     };
 }
+pub(crate) use with_data;
 
 macro_rules! element {
     ($t:ty, $variant:ident) => {

@@ -247,14 +247,9 @@ pub fn grid_lesson(input: &GridLessonInput<'_>) -> Result<String, LessonError> {
         "res": g["res"],
     });
     // serde_json's pretty printer is deterministic and formats f64 with ryu on every target,
-    // so the browser and the native build print the same bytes.
-    serde_json::to_string_pretty(&answer).map_err(|e| {
-        // Serializing a json! value of plain numbers and strings cannot fail.
-        LessonError::NotANumber {
-            field: "answer",
-            text: e.to_string(),
-        }
-    })
+    // so the browser and the native build print the same bytes. Serializing a `json!` value of
+    // numbers and strings cannot fail.
+    Ok(serde_json::to_string_pretty(&answer).unwrap_or_default())
 }
 
 #[cfg(test)]

@@ -9,6 +9,8 @@ use super::{LessonError, integer};
 
 /// Most chips the lesson draws.
 const MAX_CHIPS: u64 = 20_000;
+/// Most image pixels the lesson tracks coverage for (one byte each).
+const MAX_PIXELS: u64 = 16 << 20;
 
 /// The reader's inputs to the slicing lesson, as typed.
 ///
@@ -84,6 +86,15 @@ pub fn slicing_lesson(
         spec = spec.random(count, seed);
     }
     let (h, w) = grid.shape();
+    let pixels = (h as u64).saturating_mul(w as u64);
+    if pixels > MAX_PIXELS {
+        return Err(LessonError::TooMany {
+            what: "image pixels",
+            count: pixels,
+            max: MAX_PIXELS,
+            hint: "use a smaller image",
+        });
+    }
     let plan = SlicePlan::new(&["y", "x"], &[h, w], &spec)?.with_grid(grid.clone());
     let n = plan.num_chips();
     if n > MAX_CHIPS {
@@ -348,6 +359,22 @@ mod tests {
         ] {
             assert!(slicing_lesson(&bad, &g).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn huge_images_are_refused_before_allocating() {
+        let g = Grid::new(GeoTransform::identity(), 1 << 20, 1 << 20, None).unwrap();
+        let err = slicing_lesson(&input(), &g).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                LessonError::TooMany {
+                    what: "image pixels",
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 
     #[test]

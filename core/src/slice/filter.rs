@@ -4,9 +4,9 @@ use ndarray::{ArrayViewD, Axis, Slice};
 
 use crate::array::{ArrayData, LabeledArray};
 
-use super::generator::dispatch;
 use super::plan::{Grouping, SlicePlan};
 use super::{PatchInfo, SliceElement, SliceError};
+use crate::array::with_data as dispatch;
 
 /// A predicate on a chip's values.
 ///

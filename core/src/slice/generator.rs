@@ -49,23 +49,7 @@ pub struct BatchGenerator<'a> {
     array: &'a LabeledArray,
 }
 
-macro_rules! dispatch {
-    ($data:expr, $a:ident => $body:expr) => {
-        match $data {
-            ArrayData::U8($a) => $body,
-            ArrayData::U16($a) => $body,
-            ArrayData::U32($a) => $body,
-            ArrayData::U64($a) => $body,
-            ArrayData::I8($a) => $body,
-            ArrayData::I16($a) => $body,
-            ArrayData::I32($a) => $body,
-            ArrayData::I64($a) => $body,
-            ArrayData::F32($a) => $body,
-            ArrayData::F64($a) => $body,
-        }
-    };
-}
-pub(crate) use dispatch;
+use crate::array::with_data as dispatch;
 
 impl<'a> BatchGenerator<'a> {
     /// A generator over `array` with `spec` (validated here: bad input is a [`SliceError`]).
