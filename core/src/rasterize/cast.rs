@@ -101,35 +101,19 @@ impl fmt::Display for BurnValue {
     }
 }
 
-impl From<i64> for BurnValue {
-    fn from(v: i64) -> Self {
-        BurnValue::Int(v)
-    }
+/// `From` impls for the integer and float types a burn value can come from: signed and
+/// small unsigned integers stay exact as `Int`, `u64` as `UInt`, floats as `Float`.
+macro_rules! burn_value_from {
+    ($($t:ty => $variant:ident),* $(,)?) => {
+        $(impl From<$t> for BurnValue {
+            fn from(v: $t) -> Self {
+                BurnValue::$variant(v.into())
+            }
+        })*
+    };
 }
 
-impl From<i32> for BurnValue {
-    fn from(v: i32) -> Self {
-        BurnValue::Int(v.into())
-    }
-}
-
-impl From<u64> for BurnValue {
-    fn from(v: u64) -> Self {
-        BurnValue::UInt(v)
-    }
-}
-
-impl From<u32> for BurnValue {
-    fn from(v: u32) -> Self {
-        BurnValue::Int(v.into())
-    }
-}
-
-impl From<f64> for BurnValue {
-    fn from(v: f64) -> Self {
-        BurnValue::Float(v)
-    }
-}
+burn_value_from!(i64 => Int, i32 => Int, u32 => Int, u64 => UInt, f64 => Float);
 
 /// A pixel type that burn values are written into.
 pub(crate) trait Pixel: Copy + Send + Sync + 'static {
