@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use serde_json::{Value, json};
 
-use crate::serve;
 use crate::tools::Browser;
+use crate::{metrics, serve};
 
 /// Chromium flags for this offline, root, GPU-less machine (and CI's).
 pub const CHROMIUM_ARGS: [&str; 9] = [
@@ -129,6 +129,45 @@ impl Session {
 
     fn s(&self, rest: &str) -> String {
         format!("/session/{}{}", self.id, rest)
+    }
+
+    /// Runs a Chrome DevTools Protocol command through chromedriver's `goog/cdp/execute`.
+    pub fn cdp(&self, cmd: &str, params: Value) -> Result<Value> {
+        self.call(
+            "POST",
+            &self.s("/goog/cdp/execute"),
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+    }
+
+    /// Prints the current page to PDF with WebDriver's standard `POST /session/{id}/print`
+    /// (A4 portrait, 1 cm margins, backgrounds on) and returns the PDF's bytes.
+    pub fn print_pdf(&self) -> Result<Vec<u8>> {
+        use base64::Engine as _;
+        let v = self.call(
+            "POST",
+            &self.s("/print"),
+            Some(json!({
+                "orientation": "portrait",
+                "background": true,
+                "shrinkToFit": true,
+                "page": { "width": 21.0, "height": 29.7 },
+                "margin": { "top": 1.0, "bottom": 1.0, "left": 1.0, "right": 1.0 },
+            })),
+        )?;
+        base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().unwrap_or_default())
+            .context("WebDriver print: the answer is not base64")
+    }
+
+    /// Sets the browser window's size in CSS pixels.
+    pub fn window_size(&self, width: u32, height: u32) -> Result<()> {
+        self.call(
+            "POST",
+            &self.s("/window/rect"),
+            Some(json!({ "width": width, "height": height })),
+        )
+        .map(|_| ())
     }
 
     /// Navigates to a URL.
@@ -247,9 +286,10 @@ impl Drop for Session {
         let _ = self.driver.wait();
         // Chromium outlives a killed chromedriver when a session did not close cleanly; its
         // command line names our fresh profile directory, so end exactly those processes.
+        // (The pattern leaves out the leading "--" so pkill does not read it as an option.)
         let _ = Command::new("pkill")
             .arg("-f")
-            .arg(format!("--user-data-dir={}", self.profile.display()))
+            .arg(format!("user-data-dir={}", self.profile.display()))
             .status();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
@@ -437,20 +477,16 @@ fn check_svg_answer(
     Ok(())
 }
 
-fn open_lesson(s: &Session, base: &str, page: &str, root_id: &str) -> Result<()> {
+/// Navigates to a lesson page and waits until its widget says its wasm is ready.
+pub fn open_lesson(s: &Session, base: &str, page: &str, root_id: &str) -> Result<()> {
     let url = format!("{base}{page}");
     println!("  opening {url}");
-    let nav = Instant::now();
     s.goto(&url)?;
     s.wait_for(
         &format!("{page} to load its wasm"),
         &format!("return document.getElementById('{root_id}')?.dataset.ready === 'true';"),
         Duration::from_secs(30),
     )?;
-    println!(
-        "  {page}: widget ready {:?} after navigation",
-        nav.elapsed()
-    );
     Ok(())
 }
 
@@ -458,16 +494,16 @@ fn open_lesson(s: &Session, base: &str, page: &str, root_id: &str) -> Result<()>
 /// against the native answers.
 pub fn lesson_e2e(book_dir: &Path, repo: &Path, browser: &Browser, scratch: &Path) -> Result<()> {
     let server = serve::spawn(book_dir, 0)?;
+    let mut measured = Vec::new();
     let result = (|| -> Result<()> {
         let session = Session::start(browser, scratch)?;
-        session.call(
-            "POST",
-            &session.s("/window/rect"),
-            Some(json!({ "width": 1200, "height": 1400 })),
-        )?;
+        session.window_size(1200, 1400)?;
         let base = server.url();
         let shots = scratch.join("screenshots");
         println!("  browser: {}", browser.chromium.display());
+
+        // First visits of every page with a widget: start-up time and bytes loaded.
+        measured = metrics::measure_all(&session, &base, book_dir)?;
 
         open_lesson(&session, &base, "grids-and-pixels.html", "grid-lesson")?;
         let grid_input = geochip::lesson::GridLessonInput {
@@ -624,5 +660,11 @@ pub fn lesson_e2e(book_dir: &Path, repo: &Path, browser: &Browser, scratch: &Pat
         Ok(())
     })();
     server.stop();
-    result
+    // The figures go into the book even when a lesson case failed; the size budget is checked
+    // after them (sizes are deterministic; start-up time is reported, never asserted).
+    if !measured.is_empty() {
+        metrics::report(book_dir, &measured)?;
+    }
+    result?;
+    metrics::check_size_budget(&measured)
 }

@@ -110,8 +110,66 @@ pub fn path_with(dir: &Path) -> std::ffi::OsString {
     std::env::join_paths(paths).unwrap_or_default()
 }
 
-/// Builds the wasm module (release) and runs wasm-bindgen on it; returns the package dir.
-pub fn wasm_pkg(ws: &Workspace, t: &tools::Tools) -> Result<PathBuf> {
+/// Sizes of the wasm module before and after `wasm-opt`, in bytes, raw and gzipped (-9).
+#[derive(Debug, Clone, Copy)]
+pub struct WasmOptSizes {
+    /// Size of wasm-bindgen's output.
+    pub before: u64,
+    /// The same, gzipped.
+    pub before_gz: u64,
+    /// Size after `wasm-opt`.
+    pub after: u64,
+    /// The same, gzipped.
+    pub after_gz: u64,
+}
+
+/// The wasm features rustc enables by default for `wasm32-unknown-unknown` (Rust ≥ 1.87), named
+/// so `wasm-opt` validates and keeps them whatever its own defaults are.
+const WASM_FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-nontrapping-float-to-int",
+    "--enable-sign-ext",
+    "--enable-mutable-globals",
+    "--enable-reference-types",
+    "--enable-multivalue",
+];
+
+/// Runs `wasm-opt -Os` over wasm-bindgen's output in place (as wasm-pack does, after
+/// wasm-bindgen, so the glue and the module stay consistent).
+pub fn wasm_opt(t: &tools::Tools, wasm: &Path) -> Result<WasmOptSizes> {
+    let sizes = |p: &Path| -> Result<(u64, u64)> {
+        let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+        Ok((bytes.len() as u64, crate::metrics::gzip_len(&bytes)?))
+    };
+    let (before, before_gz) = sizes(wasm)?;
+    let tmp = wasm.with_extension("opt.wasm");
+    run_cmd(
+        Command::new(&t.wasm_opt)
+            .arg("-Os")
+            .args(WASM_FEATURES)
+            .arg(wasm)
+            .arg("-o")
+            .arg(&tmp),
+    )?;
+    std::fs::rename(&tmp, wasm)
+        .with_context(|| format!("cannot move {} to {}", tmp.display(), wasm.display()))?;
+    let (after, after_gz) = sizes(wasm)?;
+    println!(
+        "xtask: wasm-opt -Os: {before} → {after} bytes ({:.1}% smaller); gzipped {before_gz} → \
+         {after_gz} bytes",
+        100.0 * (before as f64 - after as f64) / before as f64
+    );
+    Ok(WasmOptSizes {
+        before,
+        before_gz,
+        after,
+        after_gz,
+    })
+}
+
+/// Builds the wasm module (release), runs wasm-bindgen and then wasm-opt on it; returns the
+/// package dir and the module's sizes before and after wasm-opt.
+pub fn wasm_pkg(ws: &Workspace, t: &tools::Tools) -> Result<(PathBuf, WasmOptSizes)> {
     run_cmd(ws.cargo().args([
         "build",
         "--release",
@@ -133,7 +191,8 @@ pub fn wasm_pkg(ws: &Workspace, t: &tools::Tools) -> Result<PathBuf> {
             .arg(&pkg)
             .arg(&wasm),
     )?;
-    Ok(pkg)
+    let sizes = wasm_opt(t, &pkg.join("geochip_wasm_bg.wasm"))?;
+    Ok((pkg, sizes))
 }
 
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
@@ -185,7 +244,7 @@ fn lesson_data(ws: &Workspace, data: &Path) -> Result<()> {
 /// Builds the whole static site: the book with the wasm package and lesson scripts beside it.
 pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
     let t = tools::ensure_all(ws)?;
-    let pkg = wasm_pkg(ws, &t)?;
+    let (pkg, sizes) = wasm_pkg(ws, &t)?;
     let out = out.unwrap_or_else(|| ws.book_dir());
     run_cmd(
         Command::new(&t.mdbook)
@@ -197,6 +256,8 @@ pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
     copy_dir(&pkg, &out.join("wasm/pkg"))?;
     copy_dir(&ws.root.join("wasm/js"), &out.join("wasm/lessons"))?;
     lesson_data(ws, &out.join("data"))?;
+    crate::metrics::report_build(&out, sizes)?;
+    crate::offline::check_book(&out)?;
     println!("xtask: static book ready in {}", shown(&out));
     Ok(out)
 }

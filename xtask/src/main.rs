@@ -2,16 +2,21 @@
 //!
 //! - `cargo xtask book`  — build the wasm module and the mdBook into a static folder.
 //! - `cargo xtask serve` — build, then serve the book on 127.0.0.1 (loopback only).
+//! - `cargo xtask handout` — the book as a PDF, printed by headless Chromium.
 //! - `cargo xtask test`  — every check CI runs: fmt, clippy, tests, wasm32 builds, the
 //!   dependency boundary, wasm-bindgen-test in headless Chromium, the book, and the
 //!   end-to-end lesson test in the browser.
 //!
 //! Missing tools (the wasm32 target, wasm-bindgen-cli at the wasm-bindgen crate's exact
-//! version, mdbook, Debian's chromium + chromium-driver) are installed on first use.
+//! version, mdbook, wasm-opt from npm's binaryen at a pinned version, Debian's chromium +
+//! chromium-driver) are installed on first use.
 
 mod browser;
 mod build;
 mod checks;
+mod handout;
+mod metrics;
+mod offline;
 mod serve;
 mod tools;
 
@@ -29,14 +34,17 @@ commands:
                                      (default port 8000; 0 picks a free one)
   test                               run every check CI runs (see README.md)
   lessons                            build the book, then run only the lesson tests in
-                                     headless Chromium
+                                     headless Chromium (with start-up time and size)
+  handout [--out FILE.pdf] [--force] the book as a print-ready PDF (headless Chromium);
+                                     default <target>/geochip-handout.pdf
   boundary                           check the core's dependency boundary (no bindings,
                                      no GPU crates, no C) only
   tools                              install the missing tools and print where they are
 
 environment:
-  GEOCHIP_TOOLS    install wasm-bindgen-cli and mdbook under this directory (its bin/)
-                   instead of cargo's own bin directory; reused by every clone
+  GEOCHIP_TOOLS    install wasm-bindgen-cli and mdbook under this directory (its bin/),
+                   and npm's binaryen under its npm/, instead of cargo's home; reused by
+                   every clone
   CARGO_TARGET_DIR shared build directory (CI points it outside the clone)";
 
 fn main() {
@@ -83,6 +91,11 @@ fn run() -> Result<()> {
             let scratch = ws.target_dir.join("xtask-scratch");
             std::fs::create_dir_all(&scratch)?;
             browser::lesson_e2e(&dir, &ws.root, &browser, &scratch)?;
+        }
+        "handout" => {
+            let out = flag_value(&rest, "--out")?.map(PathBuf::from);
+            let force = rest.iter().any(|a| a == "--force");
+            handout::handout(&ws, out, force)?;
         }
         "tools" => {
             let t = tools::ensure_all(&ws)?;

@@ -12,6 +12,11 @@ use crate::build::{Workspace, run_cmd, shown};
 /// mdbook version installed when none is found (the 0.5 series; 0.5 moved the preprocessor API).
 const MDBOOK_VERSION: &str = "0.5.4";
 
+/// The npm registry's `binaryen` package, pinned exactly: its `wasm-opt` shrinks the release
+/// wasm. (Debian's binaryen 108 produced modules that broke wasm-bindgen 0.2.130's glue at
+/// run time, so the system one is never used.)
+pub const BINARYEN_VERSION: &str = "132.0.0";
+
 /// Paths of every external tool.
 pub struct Tools {
     /// `wasm-bindgen` CLI, same version as the crate.
@@ -20,12 +25,15 @@ pub struct Tools {
     pub bin_dir: PathBuf,
     /// `mdbook`.
     pub mdbook: PathBuf,
+    /// `wasm-opt` from the npm `binaryen` package at [`BINARYEN_VERSION`].
+    pub wasm_opt: PathBuf,
 }
 
 impl fmt::Display for Tools {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "wasm-bindgen: {}", self.wasm_bindgen.display())?;
-        write!(f, "mdbook:       {}", self.mdbook.display())
+        writeln!(f, "mdbook:       {}", self.mdbook.display())?;
+        write!(f, "wasm-opt:     {}", self.wasm_opt.display())
     }
 }
 
@@ -49,6 +57,54 @@ fn install_root() -> (Option<PathBuf>, PathBuf) {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
         .unwrap_or_else(|| PathBuf::from(".cargo"));
     (None, cargo_home.join("bin"))
+}
+
+/// The directory npm-installed tools go under: `$GEOCHIP_TOOLS/npm` or `<cargo home>/geochip-npm`,
+/// outside the clone like the cargo-installed ones.
+fn npm_root() -> PathBuf {
+    match install_root() {
+        (Some(root), _) => root.join("npm"),
+        (None, bin) => bin
+            .parent()
+            .map(|home| home.join("geochip-npm"))
+            .unwrap_or_else(|| PathBuf::from("geochip-npm")),
+    }
+}
+
+/// `wasm-opt` from the npm registry's `binaryen` package at exactly [`BINARYEN_VERSION`],
+/// installed with `npm install --prefix <tools>/npm/binaryen-<version>` when missing.
+pub fn ensure_wasm_opt() -> Result<PathBuf> {
+    let prefix = npm_root().join(format!("binaryen-{BINARYEN_VERSION}"));
+    let wasm_opt = prefix.join("node_modules/.bin/wasm-opt");
+    // `wasm-opt --version` prints "wasm-opt version 132 (version_132)".
+    let major = BINARYEN_VERSION
+        .split('.')
+        .next()
+        .unwrap_or(BINARYEN_VERSION);
+    let want = format!("wasm-opt version {major} ");
+    let ok = |p: &Path| tool_version(p).is_some_and(|v| v.starts_with(&want));
+    if !ok(&wasm_opt) {
+        println!(
+            "xtask: wasm-opt (npm binaryen {BINARYEN_VERSION}) needed (found: none at {})",
+            wasm_opt.display()
+        );
+        std::fs::create_dir_all(&prefix)
+            .with_context(|| format!("cannot create {}", prefix.display()))?;
+        run_cmd(
+            Command::new("npm")
+                .args(["install", "--no-audit", "--no-fund", "--prefix"])
+                .arg(&prefix)
+                .arg(format!("binaryen@{BINARYEN_VERSION}")),
+        )
+        .context("installing wasm-opt needs node and npm (Debian: apt-get install nodejs npm)")?;
+        if !ok(&wasm_opt) {
+            bail!(
+                "wasm-opt {major} is still missing at {} after `npm install`",
+                wasm_opt.display()
+            );
+        }
+    }
+    Ok(wasm_opt)
 }
 
 /// The version of a tool as it reports it, or None when it does not run.
@@ -107,7 +163,7 @@ pub fn ensure_wasm_target() -> Result<()> {
     }
 }
 
-/// wasm-bindgen-cli at exactly the crate's version, and mdbook.
+/// wasm-bindgen-cli at exactly the crate's version, mdbook, and wasm-opt.
 pub fn ensure_all(ws: &Workspace) -> Result<Tools> {
     ensure_wasm_target()?;
     let (_, bin_dir) = install_root();
@@ -145,10 +201,12 @@ pub fn ensure_all(ws: &Workspace) -> Result<Tools> {
             );
         }
     }
+    let wasm_opt = ensure_wasm_opt()?;
     Ok(Tools {
         wasm_bindgen,
         bin_dir,
         mdbook,
+        wasm_opt,
     })
 }
 
