@@ -29,6 +29,7 @@ pub mod slice;
 pub mod stac;
 pub mod stack;
 pub mod transform;
+pub mod warp;
 
 pub use array::{ArrayData, ArrayError, DType, Element, LabeledArray, sha256_hex};
 pub use crs::{Crs, CrsError};

@@ -37,3 +37,4 @@ pub fn sample_data(rel: &str) -> PathBuf {
 }
 
 pub mod cross_target;
+pub mod stack_reader;

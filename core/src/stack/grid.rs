@@ -151,6 +151,42 @@ pub enum StackError {
     /// An invalid output grid (e.g. non-finite bounds).
     #[error("stack: {0}")]
     Grid(#[from] GridError),
+    /// An asset that could not be opened or read.
+    #[error("stack: item '{item}' asset '{asset}' ({href}): {kind:?}: {message}")]
+    Read {
+        /// Item id.
+        item: String,
+        /// Asset key.
+        asset: String,
+        /// The asset's href.
+        href: String,
+        /// Why (matched by `errors_as_nodata`).
+        kind: super::AssetErrorKind,
+        /// The reader's message.
+        message: String,
+    },
+    /// A band index past the file's band count.
+    #[error("stack: item '{item}' asset '{asset}': band {band} requested but the file has {count}")]
+    BandOutOfRange {
+        /// Item id.
+        item: String,
+        /// Asset key.
+        asset: String,
+        /// 1-based band.
+        band: usize,
+        /// Bands in the file.
+        count: usize,
+    },
+    /// Reprojecting an asset failed.
+    #[error("stack: item '{item}' asset '{asset}': {source}")]
+    Warp {
+        /// Item id.
+        item: String,
+        /// Asset key.
+        asset: String,
+        /// The warp error.
+        source: crate::warp::WarpError,
+    },
 }
 
 /// Which tool's semantics to follow.

@@ -1,10 +1,11 @@
 //! Stacking STAC items into a `(time, band, y, x)` cube.
 //!
-//! Implemented so far: the **output grid** and coordinates, exactly as odc-stac 0.5.3 derives
-//! them ([`StackMode::Odc`], the default) or as stackstac 0.5.1 does ([`StackMode::Stackstac`],
-//! a compatibility mode) — see [`output_grid`]. Not implemented yet (issue 5): reading COG
-//! pixels, reprojection/resampling, grouping with first-valid fusing, dtype/nodata rules,
-//! `mosaic`, and the wasm binding.
+//! The **output grid** and coordinates, exactly as odc-stac 0.5.3 derives them
+//! ([`StackMode::Odc`], the default) or as stackstac 0.5.1 does ([`StackMode::Stackstac`], a
+//! compatibility mode) — see [`output_grid`] — and the **pixels**: [`load`] reads assets
+//! through an [`AssetReader`], reprojects/resamples them with [`crate::warp`] and fuses them
+//! with each tool's dtype/nodata rules; [`mosaic`] is stackstac's `mosaic`. Not implemented
+//! yet: the wasm binding.
 //!
 //! ```
 //! use geochip::stack::{output_grid, GridParams};
@@ -19,6 +20,11 @@
 //! ```
 
 mod grid;
+mod load;
+
+pub use load::{
+    AssetError, AssetErrorKind, AssetRaster, AssetReader, LoadOptions, Stack, load, mosaic,
+};
 
 pub use grid::{
     Anchor, CrsChoice, DEFAULT_MAX_PIXELS, GridParams, GroupBy, StackError, StackGrid, StackMode,
