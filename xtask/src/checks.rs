@@ -5,7 +5,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use crate::build::{self, Workspace, path_with, run_capture, run_cmd};
-use crate::{browser, tools};
+use crate::{browser, handout, tools};
 
 /// Crates the core must never depend on: bindings, GPU, and anything that links C.
 const FORBIDDEN_IN_CORE: [&str; 6] = ["wasm-bindgen", "js-sys", "web-sys", "cudarc", "cc", "zstd"];
@@ -154,6 +154,10 @@ pub fn run_all(ws: &Workspace) -> Result<()> {
         (
             "lessons in Chromium",
             Box::new(|| browser::lesson_e2e(&ws.book_dir(), &ws.root, &browser, &scratch)),
+        ),
+        (
+            "handout PDF",
+            Box::new(|| handout::handout(ws, None, false, false).map(|_| ())),
         ),
     ];
 

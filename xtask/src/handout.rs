@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use serde_json::json;
 
 use crate::browser::Session;
 use crate::build::{Workspace, shown};
@@ -63,9 +64,10 @@ pub fn check_pdf(pdf: &[u8], titles: &[String]) -> Result<usize> {
     Ok(pages.len())
 }
 
-/// Builds the book and writes its PDF to `out` (default `<target>/geochip-handout.pdf`);
-/// an existing `--out` file is replaced only with `force`.
-pub fn handout(ws: &Workspace, out: Option<PathBuf>, force: bool) -> Result<PathBuf> {
+/// Builds the book (unless `build` is false: then the last build is used) and writes its PDF
+/// to `out` (default `<target>/geochip-handout.pdf`); an existing `--out` file is replaced
+/// only with `force`.
+pub fn handout(ws: &Workspace, out: Option<PathBuf>, force: bool, build: bool) -> Result<PathBuf> {
     let default = ws.target_dir.join("geochip-handout.pdf");
     let out = match out {
         Some(p) => {
@@ -84,7 +86,18 @@ pub fn handout(ws: &Workspace, out: Option<PathBuf>, force: bool) -> Result<Path
         bail!("{}: no chapters found", summary_path.display());
     }
 
-    let book_dir = build::book(ws, None)?;
+    let book_dir = if build {
+        build::book(ws, None)?
+    } else {
+        let dir = ws.book_dir();
+        if !dir.join("print.html").is_file() {
+            bail!(
+                "{} holds no built book; run without --no-build",
+                shown(&dir)
+            );
+        }
+        dir
+    };
     let browser = tools::ensure_browser()?;
     let scratch = ws.target_dir.join("xtask-scratch");
     std::fs::create_dir_all(&scratch)?;
@@ -104,6 +117,23 @@ pub fn handout(ws: &Workspace, out: Option<PathBuf>, force: bool) -> Result<Path
             "return document.readyState === 'complete' && document.fonts.status === 'loaded';",
             Duration::from_secs(30),
         )?;
+        // The live panels must be hidden in print (the book's `@media print` rules).
+        s.cdp("Emulation.setEmulatedMedia", json!({ "media": "print" }))?;
+        let panels = s.eval(
+            "const all = [...document.querySelectorAll('[data-ready]')];
+             return { total: all.length,
+                      shown: all.filter(e => getComputedStyle(e).display !== 'none')
+                                .map(e => e.id) };",
+        )?;
+        s.cdp("Emulation.setEmulatedMedia", json!({ "media": "" }))?;
+        let shown = panels["shown"].as_array().cloned().unwrap_or_default();
+        if !shown.is_empty() {
+            bail!("live panels still shown in print: {shown:?} (book/theme/lessons.css)");
+        }
+        println!(
+            "  ok: the {} live panels of print.html are hidden in print",
+            panels["total"]
+        );
         s.print_pdf()
     })();
     server.stop();

@@ -35,8 +35,10 @@ commands:
   test                               run every check CI runs (see README.md)
   lessons                            build the book, then run only the lesson tests in
                                      headless Chromium (with start-up time and size)
-  handout [--out FILE.pdf] [--force] the book as a print-ready PDF (headless Chromium);
-                                     default <target>/geochip-handout.pdf
+  handout [--out FILE.pdf] [--force] [--no-build]
+                                     the book as a print-ready PDF (headless Chromium),
+                                     checked to hold every chapter title; default
+                                     <target>/geochip-handout.pdf (--force: replace FILE)
   boundary                           check the core's dependency boundary (no bindings,
                                      no GPU crates, no C) only
   tools                              install the missing tools and print where they are
@@ -95,7 +97,8 @@ fn run() -> Result<()> {
         "handout" => {
             let out = flag_value(&rest, "--out")?.map(PathBuf::from);
             let force = rest.iter().any(|a| a == "--force");
-            handout::handout(&ws, out, force)?;
+            let build = !rest.iter().any(|a| a == "--no-build");
+            handout::handout(&ws, out, force, build)?;
         }
         "tools" => {
             let t = tools::ensure_all(&ws)?;
