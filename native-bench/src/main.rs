@@ -33,13 +33,15 @@ enum Command {
     /// Example: geochip slice cube.npy --dims band,y,x --input-dims y=256,x=256
     /// --overlap y=32,x=32 --out chips/
     Slice(Box<slice::SliceArgs>),
-    /// Stack STAC items into a (time, band, y, x) cube. For now only --grid-only works: it
-    /// prints the output grid (CRS, transform, shape) and coordinates as JSON, derived exactly
-    /// as odc-stac 0.5.3 does (default) or as stackstac 0.5.1 does (--mode stackstac), without
-    /// reading pixels. Pixel stacking is not implemented yet.
+    /// Stack STAC items into a (time, band, y, x) cube exactly as odc-stac 0.5.3 does
+    /// (default) or as stackstac 0.5.1 does (--mode stackstac): output grid, reprojection and
+    /// resampling (nearest/bilinear/average, GDAL's warper), grouping with first-valid fusing,
+    /// dtype/nodata/rescale rules. Writes CUBE.npy plus CUBE.json (grid, dims, times, bands);
+    /// --grid-only prints the grid and coordinates as JSON without reading pixels. Never
+    /// overwrites without --force.
     ///
     /// Example: geochip stack items.json --bands red,nir --crs EPSG:32755 --resolution 20
-    /// --grid-only
+    /// --resampling bilinear --out cube.npy
     Stack(Box<stack::StackArgs>),
     /// Burn vector labels onto a grid, pixel for pixel like rasterio/GDAL 3.10
     /// (rasterio.features.rasterize): centre rule or --all-touched, --merge replace|add,

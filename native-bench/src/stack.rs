@@ -1,13 +1,23 @@
-//! `geochip stack`: the output grid of stacking STAC items (odc-stac or stackstac semantics).
+//! `geochip stack`: STAC items stacked into a `(time, band, y, x)` cube with odc-stac's or
+//! stackstac's semantics (`geochip::stack::load`), written as `.npy` plus a JSON sidecar; or,
+//! with `--grid-only`, just the output grid and coordinates as JSON.
 //!
-//! Only `--grid-only` works today: pixel reading, reprojection and fusing are not implemented
-//! yet, and the command says so instead of writing anything.
+//! Assets are read from the local filesystem (hrefs relative to the item's JSON file, or
+//! absolute / `file://`), each GeoTIFF decoded whole with the `tiff` crate: the core's COG
+//! reader (windowed, overviews, HTTP) replaces this once it lands.
 
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use geochip::stac::{Item, StacDocument, parse_document};
-use geochip::stack::{Anchor, CrsChoice, GridParams, GroupBy, StackMode, XyCoords, output_grid};
+use geochip::stack::{
+    Anchor, AssetError, AssetErrorKind, AssetRaster, AssetReader, CrsChoice, GridParams, GroupBy,
+    LoadOptions, StackMode, XyCoords, load, output_grid,
+};
+use geochip::{ArrayData, DType, Grid, LabeledArray, Window};
 
 /// Arguments of `geochip stack`.
 #[derive(Debug, clap::Args)]
@@ -48,13 +58,84 @@ pub struct StackArgs {
     /// Refuse outputs with more elements (time x band x y x x) than this.
     #[arg(long, default_value_t = geochip::stack::DEFAULT_MAX_PIXELS)]
     pub max_pixels: u64,
-    /// Print the grid and coordinates as JSON without reading pixels (required for now).
+    /// Print the grid and coordinates as JSON without reading pixels.
     #[arg(long)]
     pub grid_only: bool,
     /// Print the JSON on one line.
     #[arg(long)]
     pub compact: bool,
+    /// Resampling: nearest (default), bilinear or average.
+    #[arg(long, default_value = "nearest")]
+    pub resampling: String,
+    /// Output dtype (odc: the bands' raster:bands data_type, else float32; stackstac: float64).
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// Fill value of empty pixels (odc nodata=, stackstac fill_value=); `nan` allowed.
+    #[arg(long, allow_hyphen_values = true)]
+    pub nodata: Option<String>,
+    /// Apply raster:bands scale/offset (stackstac's default; float output in odc mode).
+    #[arg(long, conflicts_with = "no_rescale")]
+    pub rescale: bool,
+    /// Do not apply raster:bands scale/offset (stackstac mode).
+    #[arg(long)]
+    pub no_rescale: bool,
+    /// Asset errors that become fill instead of failing: any of not_found, unreachable,
+    /// corrupt (stackstac's default: not_found; odc's: none).
+    #[arg(long, value_delimiter = ',')]
+    pub errors_as_nodata: Option<Vec<String>>,
+    /// odc mode: never read overviews.
+    #[arg(long)]
+    pub no_overviews: bool,
+    /// Output: CUBE.npy (plus CUBE.json with grid, dims, times, bands), or CUBE.zarr.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Overwrite existing output.
+    #[arg(long)]
+    pub force: bool,
+    /// No progress bar.
+    #[arg(long)]
+    pub quiet: bool,
 }
+
+/// Errors of the `geochip stack` command itself (the core's `StackError` covers the rest).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum StackCliError {
+    /// `--out` names a Zarr store but this build has no Zarr writer yet.
+    ZarrNotAvailable {
+        /// The requested store.
+        path: PathBuf,
+    },
+    /// Pixel stacking without `--out`.
+    NoOutput,
+    /// `--out` with an extension other than .npy or .zarr.
+    BadOutput {
+        /// The path.
+        path: PathBuf,
+    },
+}
+
+impl std::fmt::Display for StackCliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ZarrNotAvailable { path } => write!(
+                f,
+                "{}: Zarr output is not available yet in this build (the Zarr writer has not \
+                 landed); write .npy instead",
+                path.display()
+            ),
+            Self::NoOutput => write!(
+                f,
+                "pixel stacking needs --out CUBE.npy (or --grid-only to print the grid)"
+            ),
+            Self::BadOutput { path } => {
+                write!(f, "{}: --out must end in .npy (or .zarr)", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for StackCliError {}
 
 fn floats(text: &str, n: &[usize], what: &str) -> anyhow::Result<Vec<f64>> {
     let v: Vec<f64> = text
@@ -68,16 +149,18 @@ fn floats(text: &str, n: &[usize], what: &str) -> anyhow::Result<Vec<f64>> {
     Ok(v)
 }
 
-/// Reads items from a file, following catalog links (depth-limited).
-fn load_items(path: &Path, depth: usize) -> anyhow::Result<Vec<Item>> {
+/// Reads items from a file, following catalog links (depth-limited); each item with the
+/// directory its relative hrefs resolve against.
+fn load_items(path: &Path, depth: usize) -> anyhow::Result<Vec<(Item, PathBuf)>> {
     if depth > 8 {
         bail!("{}: catalog links nest more than 8 levels", path.display());
     }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
     let doc = parse_document(&text).with_context(|| path.display().to_string())?;
+    let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     match doc {
-        StacDocument::Items(items) => Ok(items),
+        StacDocument::Items(items) => Ok(items.into_iter().map(|i| (i, base.clone())).collect()),
         StacDocument::Catalog {
             item_hrefs,
             child_hrefs,
@@ -99,13 +182,24 @@ fn load_items(path: &Path, depth: usize) -> anyhow::Result<Vec<Item>> {
 
 /// Runs `geochip stack`.
 pub fn run(args: &StackArgs) -> anyhow::Result<()> {
+    // Refuse bad or existing output before any work.
     if !args.grid_only {
-        bail!(
-            "pixel stacking is not implemented yet (COG reading, reprojection and fusing are \
-             still to come); run with --grid-only to print the output grid and coordinates"
-        );
+        let out = args.out.as_ref().ok_or(StackCliError::NoOutput)?;
+        match out.extension().and_then(|e| e.to_str()) {
+            Some("zarr") => {
+                return Err(StackCliError::ZarrNotAvailable { path: out.clone() }.into());
+            }
+            Some("npy") => {}
+            _ => return Err(StackCliError::BadOutput { path: out.clone() }.into()),
+        }
+        for p in [out.clone(), out.with_extension("json")] {
+            if p.exists() && !args.force {
+                bail!("{}: exists (use --force to overwrite)", p.display());
+            }
+        }
     }
-    let items = load_items(&args.items, 0)?;
+    let located = load_items(&args.items, 0)?;
+    let items: Vec<Item> = located.iter().map(|(i, _)| i.clone()).collect();
     let mode: StackMode = args.mode.parse()?;
     let mut params = GridParams {
         mode,
@@ -138,6 +232,9 @@ pub fn run(args: &StackArgs) -> anyhow::Result<()> {
     if let Some(a) = &args.anchor {
         params.anchor = Some(a.parse::<Anchor>()?);
     }
+    if !args.grid_only {
+        return stack_pixels(args, &located, &items, &params);
+    }
     let out = output_grid(&items, &params)?;
     let mut json = out.to_json();
     if let Some(obj) = json.as_object_mut() {
@@ -150,4 +247,285 @@ pub fn run(args: &StackArgs) -> anyhow::Result<()> {
     };
     println!("{text}");
     Ok(())
+}
+
+fn load_options(args: &StackArgs) -> anyhow::Result<LoadOptions> {
+    let mut o = LoadOptions {
+        resampling: args
+            .resampling
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--resampling: {e}"))?,
+        use_overviews: !args.no_overviews,
+        ..LoadOptions::default()
+    };
+    if let Some(d) = &args.dtype {
+        o.dtype = Some(
+            d.parse::<DType>()
+                .map_err(|e| anyhow::anyhow!("--dtype: {e}"))?,
+        );
+    }
+    if let Some(n) = &args.nodata {
+        let v = match n.trim().to_ascii_lowercase().as_str() {
+            "nan" => f64::NAN,
+            t => t
+                .parse::<f64>()
+                .with_context(|| format!("--nodata '{n}': not a number"))?,
+        };
+        o.nodata = Some(v);
+    }
+    if args.rescale {
+        o.rescale = Some(true);
+    }
+    if args.no_rescale {
+        o.rescale = Some(false);
+    }
+    if let Some(kinds) = &args.errors_as_nodata {
+        let mut v = Vec::new();
+        for k in kinds {
+            v.push(match k.trim() {
+                "not_found" => AssetErrorKind::NotFound,
+                "unreachable" => AssetErrorKind::Unreachable,
+                "corrupt" => AssetErrorKind::Corrupt,
+                "none" => continue,
+                other => bail!(
+                    "--errors-as-nodata '{other}': expected not_found, unreachable, corrupt or none"
+                ),
+            });
+        }
+        o.errors_as_nodata = Some(v);
+    }
+    Ok(o)
+}
+
+fn stack_pixels(
+    args: &StackArgs,
+    located: &[(Item, PathBuf)],
+    items: &[Item],
+    params: &GridParams,
+) -> anyhow::Result<()> {
+    let opts = load_options(args)?;
+    let out = args.out.clone().ok_or(StackCliError::NoOutput)?;
+    let mut reader = LocalReader {
+        bases: located
+            .iter()
+            .map(|(i, b)| (i.id.clone(), b.clone()))
+            .collect(),
+        cache: HashMap::new(),
+    };
+    let bar = if args.quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "stacking {bar:30} {pos}/{len} planes (time x band) {elapsed}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let cube = load(items, params, &opts, &mut reader, &mut |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
+    write_npy(&out, &cube.array, args.force)?;
+    let sidecar = out.with_extension("json");
+    let mut json = cube.grid.to_json();
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("mode".into(), serde_json::to_value(params.mode)?);
+        obj.insert("dtype".into(), cube.array.dtype().to_string().into());
+        obj.insert(
+            "nodata".into(),
+            if cube.nodata.is_nan() {
+                "nan".into()
+            } else {
+                cube.nodata.into()
+            },
+        );
+        obj.insert("resampling".into(), serde_json::to_value(opts.resampling)?);
+        obj.insert(
+            "array".into(),
+            out.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+                .into(),
+        );
+        obj.insert("sha256".into(), cube.array.sha256().into());
+    }
+    let mut f = create(&sidecar, args.force)?;
+    f.write_all(serde_json::to_string_pretty(&json)?.as_bytes())?;
+    f.write_all(b"\n")?;
+    let shape = cube.array.shape();
+    eprintln!(
+        "wrote {} ({} {:?}) and {}",
+        out.display(),
+        cube.array.dtype(),
+        shape,
+        sidecar.display()
+    );
+    Ok(())
+}
+
+fn create(path: &Path, force: bool) -> anyhow::Result<BufWriter<File>> {
+    let mut o = OpenOptions::new();
+    o.write(true);
+    if force {
+        o.create(true).truncate(true);
+    } else {
+        o.create_new(true);
+    }
+    let f = o
+        .open(path)
+        .with_context(|| format!("{}: cannot create (exists? use --force)", path.display()))?;
+    Ok(BufWriter::new(f))
+}
+
+fn write_npy(path: &Path, array: &LabeledArray, force: bool) -> anyhow::Result<()> {
+    use ndarray_npy::WriteNpyExt;
+    let mut w = create(path, force)?;
+    match array.data() {
+        ArrayData::U8(a) => a.write_npy(&mut w),
+        ArrayData::U16(a) => a.write_npy(&mut w),
+        ArrayData::U32(a) => a.write_npy(&mut w),
+        ArrayData::U64(a) => a.write_npy(&mut w),
+        ArrayData::I8(a) => a.write_npy(&mut w),
+        ArrayData::I16(a) => a.write_npy(&mut w),
+        ArrayData::I32(a) => a.write_npy(&mut w),
+        ArrayData::I64(a) => a.write_npy(&mut w),
+        ArrayData::F32(a) => a.write_npy(&mut w),
+        ArrayData::F64(a) => a.write_npy(&mut w),
+        _ => bail!("unsupported dtype {}", array.dtype()),
+    }
+    .with_context(|| format!("{}: writing .npy", path.display()))?;
+    w.flush()?;
+    Ok(())
+}
+
+/// A whole decoded GeoTIFF (first image).
+#[derive(Debug, Clone)]
+struct Decoded {
+    grid: Grid,
+    dtype: DType,
+    nodata: Option<f64>,
+    bands: usize,
+    values: std::sync::Arc<Vec<f64>>,
+}
+
+impl AssetRaster for Decoded {
+    fn grid(&self) -> &Grid {
+        &self.grid
+    }
+    fn dtype(&self) -> DType {
+        self.dtype
+    }
+    fn nodata(&self) -> Option<f64> {
+        self.nodata
+    }
+    fn band_count(&self) -> usize {
+        self.bands
+    }
+    fn read_window(
+        &mut self,
+        level: usize,
+        band: usize,
+        w: Window,
+    ) -> Result<Vec<f64>, AssetError> {
+        if level != 0 || band >= self.bands {
+            return Err(AssetError::corrupt(format!("no level {level} band {band}")));
+        }
+        if w.col_end() > self.grid.width || w.row_end() > self.grid.height {
+            return Err(AssetError::corrupt(format!(
+                "window {w:?} outside the image"
+            )));
+        }
+        let mut out = Vec::with_capacity(w.width * w.height);
+        for r in w.row_off..w.row_end() {
+            for c in w.col_off..w.col_end() {
+                out.push(self.values[(r * self.grid.width + c) * self.bands + band]);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Local GeoTIFF assets, decoded whole and cached per path.
+struct LocalReader {
+    bases: HashMap<String, PathBuf>,
+    cache: HashMap<PathBuf, Decoded>,
+}
+
+impl AssetReader for LocalReader {
+    fn open(
+        &mut self,
+        item: &Item,
+        _asset_key: &str,
+        href: &str,
+    ) -> Result<Box<dyn AssetRaster + '_>, AssetError> {
+        let path = if let Some(p) = href.strip_prefix("file://") {
+            PathBuf::from(p)
+        } else if href.contains("://") {
+            return Err(AssetError::unreachable(format!(
+                "{href}: remote assets need the COG reader, which this build does not have yet"
+            )));
+        } else {
+            let p = PathBuf::from(href);
+            if p.is_absolute() {
+                p
+            } else {
+                self.bases
+                    .get(&item.id)
+                    .cloned()
+                    .unwrap_or_default()
+                    .join(p)
+            }
+        };
+        if let Some(d) = self.cache.get(&path) {
+            return Ok(Box::new(d.clone()));
+        }
+        let bytes = std::fs::read(&path).map_err(|e| {
+            let msg = format!("{}: {e}", path.display());
+            if e.kind() == std::io::ErrorKind::NotFound {
+                AssetError::not_found(msg)
+            } else {
+                AssetError::unreachable(msg)
+            }
+        })?;
+        let d = decode(&path.display().to_string(), &bytes)?;
+        self.cache.insert(path, d.clone());
+        Ok(Box::new(d))
+    }
+}
+
+fn decode(name: &str, bytes: &[u8]) -> Result<Decoded, AssetError> {
+    use tiff::decoder::{Decoder, DecodingResult};
+    let info =
+        geochip::geotiff::read_info(name, bytes).map_err(|e| AssetError::corrupt(e.to_string()))?;
+    let mut dec = Decoder::new(std::io::Cursor::new(bytes))
+        .map_err(|e| AssetError::corrupt(format!("{name}: {e}")))?;
+    let img = dec
+        .read_image()
+        .map_err(|e| AssetError::corrupt(format!("{name}: {e}")))?;
+    let values: Vec<f64> = match img {
+        DecodingResult::U8(v) => v.into_iter().map(f64::from).collect(),
+        DecodingResult::U16(v) => v.into_iter().map(f64::from).collect(),
+        DecodingResult::U32(v) => v.into_iter().map(f64::from).collect(),
+        DecodingResult::I8(v) => v.into_iter().map(f64::from).collect(),
+        DecodingResult::I16(v) => v.into_iter().map(f64::from).collect(),
+        DecodingResult::I32(v) => v.into_iter().map(f64::from).collect(),
+        DecodingResult::F32(v) => v.into_iter().map(f64::from).collect(),
+        DecodingResult::F64(v) => v,
+        _ => {
+            return Err(AssetError::corrupt(format!(
+                "{name}: unsupported sample type"
+            )));
+        }
+    };
+    Ok(Decoded {
+        grid: info.grid,
+        dtype: info.dtype,
+        nodata: info.nodata,
+        bands: info.bands,
+        values: std::sync::Arc::new(values),
+    })
 }
