@@ -131,7 +131,8 @@ pub fn measure(
          return {{
            origin: location.origin,
            readyMs: Number(root.dataset.readyMs),
-           resources: performance.getEntriesByType('resource').map(e => e.name),
+           resources: performance.getEntriesByType('resource')
+             .map(e => ({{ name: e.name, transferSize: e.transferSize }})),
          }};"
     ))?;
     let ready_ms = v["readyMs"]
@@ -143,8 +144,9 @@ pub fn measure(
     let origin = v["origin"].as_str().unwrap_or_default().to_owned();
     let mut code = Vec::new();
     let mut other_files = 0;
-    for name in v["resources"].as_array().into_iter().flatten() {
-        let url = name.as_str().unwrap_or_default();
+    let mut from_cache = 0;
+    for entry in v["resources"].as_array().into_iter().flatten() {
+        let url = entry["name"].as_str().unwrap_or_default();
         let Some(rest) = url.strip_prefix(&origin).filter(|r| r.starts_with('/')) else {
             bail!("{page} loaded {url}, which is not from the book's own origin {origin}");
         };
@@ -158,6 +160,10 @@ pub fn measure(
             other_files += 1;
             continue;
         }
+        // Resource Timing reports 0 bytes transferred for a file served from the cache.
+        if entry["transferSize"].as_u64() == Some(0) {
+            from_cache += 1;
+        }
         let file = book_dir.join(&path);
         let bytes = std::fs::read(&file)
             .with_context(|| format!("{page} loaded {path}, not found in the built book"))?;
@@ -169,6 +175,12 @@ pub fn measure(
     }
     if !code.iter().any(|f| f.path.ends_with(".wasm")) {
         bail!("{page}: the widget is ready but the page loaded no .wasm file");
+    }
+    if from_cache > 0 {
+        println!(
+            "    note: {page}: {from_cache} of its wasm/JS files came from the browser cache \
+             despite clearing it; its start-up time is not a first visit's"
+        );
     }
     code.sort_by(|a, b| a.path.cmp(&b.path));
     code.dedup_by(|a, b| a.path == b.path);
