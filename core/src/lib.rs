@@ -25,6 +25,7 @@ pub mod grid;
 pub mod lesson;
 pub mod proj;
 pub mod rasterize;
+pub mod recipe;
 pub mod slice;
 pub mod stac;
 pub mod stack;

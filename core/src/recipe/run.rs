@@ -1,0 +1,1005 @@
+//! The recipe runtime: runs validated steps in order over injected I/O, with progress and
+//! cancellation, and returns every output as a value with its bytes and SHA-256.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use geo_types::{Coord, Geometry, MultiPolygon, Polygon};
+
+use super::plot::{Colormap, ImagePanel, PlotKind, PlotSpec};
+use super::schema::{Arg, Step, StepOp};
+use super::table::{Cell, Table, npy_bytes};
+use super::{Bindings, ParamValue, Recipe, RecipeError};
+use crate::array::with_data;
+use crate::rasterize::{self, RasterizeOptions, Rasterizer, ReadOptions, Shape};
+use crate::slice::{BatchGenerator, EdgePolicy, SlicePlan, SliceSpec};
+use crate::{ArrayData, Crs, DType, GeoTransform, Grid, LabeledArray, sha256_hex};
+
+/// Where a recipe's input files come from: a directory natively, `fetch` in a browser, a
+/// map in tests. Paths are relative to the recipe's directory, use `/`, and have been
+/// checked not to escape it.
+pub trait FileSource {
+    /// The whole file.
+    fn read(&self, path: &str) -> Result<Vec<u8>, String>;
+}
+
+/// Files held in memory: `(path, bytes)` pairs.
+///
+/// ```
+/// use geochip::recipe::{FileSource, MemoryFiles};
+/// let files = MemoryFiles(vec![("a.wkt".into(), b"POINT (1 2)".to_vec())]);
+/// assert_eq!(files.read("a.wkt").unwrap(), b"POINT (1 2)");
+/// assert!(files.read("b.wkt").is_err());
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct MemoryFiles(pub Vec<(String, Vec<u8>)>);
+
+impl FileSource for MemoryFiles {
+    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
+        self.0
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, b)| b.clone())
+            .ok_or_else(|| format!("{path}: no such file"))
+    }
+}
+
+/// Draws a [`PlotSpec`] as SVG text. Must return the same bytes for the same spec on every
+/// target (no text measuring, no platform-dependent number formatting).
+pub trait PlotRenderer {
+    /// The SVG document.
+    fn render(&self, spec: &PlotSpec) -> Result<String, String>;
+}
+
+/// Where a run is, reported before each step and once at the end.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Progress {
+    /// Steps finished.
+    pub done: usize,
+    /// Steps in the recipe.
+    pub total: usize,
+    /// The step about to run (empty at the end).
+    pub step: String,
+    /// Its op name (empty at the end).
+    pub op: &'static str,
+}
+
+/// A failed run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RunError {
+    /// The cancellation flag was set; nothing after `step` ran.
+    #[error("cancelled before step `{step}`")]
+    Cancelled {
+        /// The step that did not run.
+        step: String,
+    },
+    /// A step failed on its data.
+    #[error("{file}:{line}: step `{step}` ({op}): {message}")]
+    Step {
+        /// The recipe file.
+        file: String,
+        /// The step's line.
+        line: usize,
+        /// The step id.
+        step: String,
+        /// Its op.
+        op: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// The parameter values do not fit the recipe.
+    #[error(transparent)]
+    Recipe(#[from] RecipeError),
+}
+
+/// The value behind an output.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum OutputValue {
+    /// An array (written as `.npy`).
+    Array(LabeledArray),
+    /// A plot: its spec and the renderer's SVG.
+    Svg {
+        /// What was drawn.
+        spec: PlotSpec,
+        /// The SVG text.
+        svg: String,
+    },
+    /// A table (written as CSV).
+    Table(Table),
+    /// JSON text (a grid).
+    Json(String),
+}
+
+/// One output of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// Its file name, relative to the output directory (`chips/image.npy`, `pairs.svg`).
+    pub name: String,
+    /// The step that made it.
+    pub step: String,
+    /// The value.
+    pub value: OutputValue,
+    /// The file's bytes (`.npy`, SVG, CSV or JSON).
+    pub bytes: Vec<u8>,
+    /// Lower-case hex SHA-256 of `bytes`.
+    pub sha256: String,
+}
+
+impl Output {
+    fn new(name: String, step: &str, value: OutputValue) -> Output {
+        let bytes = match &value {
+            OutputValue::Array(a) => npy_bytes(a),
+            OutputValue::Svg { svg, .. } => svg.clone().into_bytes(),
+            OutputValue::Table(t) => t.to_csv().into_bytes(),
+            OutputValue::Json(j) => j.clone().into_bytes(),
+        };
+        Output {
+            name,
+            step: step.to_owned(),
+            sha256: sha256_hex(&bytes),
+            value,
+            bytes,
+        }
+    }
+
+    /// `array`, `svg`, `table` or `json`.
+    pub fn kind(&self) -> &'static str {
+        match self.value {
+            OutputValue::Array(_) => "array",
+            OutputValue::Svg { .. } => "svg",
+            OutputValue::Table(_) => "table",
+            OutputValue::Json(_) => "json",
+        }
+    }
+}
+
+/// Everything a run returned, in step order.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RunOutputs {
+    /// The outputs.
+    pub outputs: Vec<Output>,
+}
+
+/// Compares outputs with the recipe's `[expected]` checksums; returns one line per
+/// problem (an output that differs, is missing, or has no recorded checksum).
+pub fn check_outputs(recipe: &Recipe, outputs: &RunOutputs) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (name, sum, line) in &recipe.expected {
+        match outputs.outputs.iter().find(|o| &o.name == name) {
+            None => problems.push(format!(
+                "{}:{line}: expected output `{name}` was not produced",
+                recipe.file
+            )),
+            Some(o) if &o.sha256 != sum => problems.push(format!(
+                "{}:{line}: `{name}`: sha256 {} differs from the recorded {sum}",
+                recipe.file, o.sha256
+            )),
+            Some(_) => {}
+        }
+    }
+    for o in &outputs.outputs {
+        if !recipe.expected.iter().any(|(n, _, _)| n == &o.name) {
+            problems.push(format!(
+                "{}: output `{}` has no recorded checksum in [expected] (sha256 {})",
+                recipe.file, o.name, o.sha256
+            ));
+        }
+    }
+    problems
+}
+
+/// A value flowing between steps.
+#[derive(Debug, Clone)]
+enum Value {
+    Shapes(Vec<Shape>, Option<Crs>),
+    Grid(Grid),
+    Array(LabeledArray),
+    Chips(Vec<(String, LabeledArray)>),
+    Items(Vec<crate::stac::Item>),
+    Table(Table),
+    Plot(PlotSpec, String),
+}
+
+type ProgressFn<'a> = Box<dyn FnMut(&Progress) + 'a>;
+
+/// Runs recipes over injected I/O.
+///
+/// ```
+/// use std::sync::atomic::AtomicBool;
+/// use geochip::recipe::{MemoryFiles, OutputValue, Recipe, Runtime};
+/// let recipe = Recipe::parse("r.toml", r#"
+/// [recipe]
+/// name = "r"
+/// [[steps]]
+/// id = "box"
+/// op = "shapes"
+/// path = "box.wkt"
+/// [[steps]]
+/// id = "grid"
+/// op = "grid"
+/// width = 4
+/// height = 4
+/// transform = [1.0, 0.0, 0.0, 0.0, -1.0, 4.0]
+/// [[steps]]
+/// id = "mask"
+/// op = "rasterize"
+/// shapes = "box"
+/// grid = "grid"
+/// output = "mask.npy"
+/// "#)?;
+/// let files = MemoryFiles(vec![("box.wkt".into(), b"POLYGON ((0 0, 2 0, 2 2, 0 2, 0 0))".to_vec())]);
+/// let cancel = AtomicBool::new(false);
+/// let mut seen = Vec::new();
+/// let out = Runtime::new(&files)
+///     .cancel_flag(&cancel)
+///     .on_progress(|p| seen.push(p.done))
+///     .run(&recipe, &recipe.bind(&[])?)?;
+/// assert_eq!(out.outputs[0].name, "mask.npy");
+/// let OutputValue::Array(mask) = &out.outputs[0].value else { panic!() };
+/// assert_eq!(mask.sum_f64(), 4.0);
+/// assert_eq!(seen, vec![0, 1, 2, 3]);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Runtime<'a> {
+    files: &'a dyn FileSource,
+    renderer: Option<&'a dyn PlotRenderer>,
+    cancel: Option<&'a AtomicBool>,
+    progress: Option<ProgressFn<'a>>,
+}
+
+impl<'a> Runtime<'a> {
+    /// A runtime reading inputs from `files`.
+    pub fn new(files: &'a dyn FileSource) -> Self {
+        Runtime {
+            files,
+            renderer: None,
+            cancel: None,
+            progress: None,
+        }
+    }
+
+    /// The renderer for `plot` steps (without one, a plot step fails).
+    pub fn renderer(mut self, renderer: &'a dyn PlotRenderer) -> Self {
+        self.renderer = Some(renderer);
+        self
+    }
+
+    /// A flag checked before each step (and between chips); when set, the run stops with
+    /// [`RunError::Cancelled`].
+    pub fn cancel_flag(mut self, flag: &'a AtomicBool) -> Self {
+        self.cancel = Some(flag);
+        self
+    }
+
+    /// Called before each step and once at the end.
+    pub fn on_progress(mut self, f: impl FnMut(&Progress) + 'a) -> Self {
+        self.progress = Some(Box::new(f));
+        self
+    }
+
+    /// Runs the recipe with these parameter values.
+    pub fn run(&mut self, recipe: &Recipe, bindings: &Bindings) -> Result<RunOutputs, RunError> {
+        for step in &recipe.steps {
+            super::schema::check_bound(recipe, step, bindings)?;
+        }
+        let n = recipe.steps.len();
+        let mut values: Vec<Option<Value>> = vec![None; n];
+        let mut out = RunOutputs::default();
+        for (done, &i) in recipe.order.iter().enumerate() {
+            let step = &recipe.steps[i];
+            if let Some(p) = self.progress.as_mut() {
+                p(&Progress {
+                    done,
+                    total: n,
+                    step: step.id.clone(),
+                    op: step.op.name(),
+                });
+            }
+            if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return Err(RunError::Cancelled {
+                    step: step.id.clone(),
+                });
+            }
+            let cx = StepCx {
+                recipe,
+                step,
+                bindings,
+                values: &values,
+            };
+            let value = self.step(&cx)?;
+            if let Some(name) = &step.output {
+                cx.outputs(name, &value, &mut out)?;
+            }
+            values[i] = Some(value);
+        }
+        if let Some(p) = self.progress.as_mut() {
+            p(&Progress {
+                done: n,
+                total: n,
+                step: String::new(),
+                op: "",
+            });
+        }
+        Ok(out)
+    }
+
+    fn step(&self, cx: &StepCx<'_>) -> Result<Value, RunError> {
+        match cx.step.op {
+            StepOp::Shapes => self.shapes(cx),
+            StepOp::Grid => cx.grid(),
+            StepOp::Rasterize => cx.rasterize(),
+            StepOp::Slice => cx.slice(),
+            StepOp::Stac => {
+                let text = self.text(cx, "path")?;
+                let items = crate::stac::parse_items(&text).map_err(|e| cx.fail(e))?;
+                Ok(Value::Items(items))
+            }
+            StepOp::Stats => cx.stats(),
+            StepOp::Checksum => cx.checksum(),
+            StepOp::Plot => {
+                let spec = cx.plot_spec()?;
+                let Some(r) = self.renderer else {
+                    return Err(cx.fail("no plot renderer was given to the runtime"));
+                };
+                let svg = r.render(&spec).map_err(|e| cx.fail(e))?;
+                Ok(Value::Plot(spec, svg))
+            }
+            op @ (StepOp::Stack | StepOp::Write) => Err(cx.fail(format!(
+                "{} is not available yet: {}",
+                op.name(),
+                op.not_available().unwrap_or("")
+            ))),
+        }
+    }
+
+    fn text(&self, cx: &StepCx<'_>, key: &str) -> Result<String, RunError> {
+        let path = cx.path(key)?;
+        let bytes = self
+            .files
+            .read(&path)
+            .map_err(|e| cx.fail(format!("{key}: {e}")))?;
+        String::from_utf8(bytes).map_err(|_| cx.fail(format!("{path}: not UTF-8 text")))
+    }
+
+    fn shapes(&self, cx: &StepCx<'_>) -> Result<Value, RunError> {
+        let path = cx.path("path")?;
+        let text = self.text(cx, "path")?;
+        let format = match cx.string("format")? {
+            Some(f) => f,
+            None if path.ends_with(".wkt") => "wkt".into(),
+            None if path.ends_with(".json") || path.ends_with(".geojson") => "geojson".into(),
+            None => {
+                return Err(cx.fail(format!(
+                    "{path}: cannot tell the format from the extension; set format"
+                )));
+            }
+        };
+        let values = cx.string("values")?.unwrap_or_else(|| "index".into());
+        let prop = cx.string("value_property")?;
+        if (values == "property") != prop.is_some() {
+            return Err(cx.fail("values = \"property\" goes with value_property"));
+        }
+        let opts = ReadOptions {
+            value_property: prop,
+            skip_invalid: false,
+            ..ReadOptions::default()
+        };
+        let read = if format == "wkt" {
+            rasterize::read_wkt(&text, &opts)
+        } else {
+            rasterize::read_geojson(&text, &opts)
+        }
+        .map_err(|e| cx.fail(format!("{path}: {e}")))?;
+        let mut shapes = Vec::new();
+        for s in read.shapes {
+            let parts: Vec<Geometry<f64>> = match (cx.bool("explode")?.unwrap_or(true), s.geometry)
+            {
+                (true, Geometry::MultiPolygon(mp)) => mp.0.into_iter().map(Into::into).collect(),
+                (_, g) => vec![g],
+            };
+            for g in parts {
+                let value = match values.as_str() {
+                    "index" => rasterize::BurnValue::Int(shapes.len() as i64 + 1),
+                    "one" => rasterize::BurnValue::Int(1),
+                    _ => s.value,
+                };
+                shapes.push(Shape::new(g, value));
+            }
+        }
+        let crs = match cx.string("crs")? {
+            Some(c) => Some(c.parse::<Crs>().map_err(|e| cx.fail(e))?),
+            None => None,
+        };
+        Ok(Value::Shapes(shapes, crs))
+    }
+}
+
+/// One step's view of the run.
+struct StepCx<'r> {
+    recipe: &'r Recipe,
+    step: &'r Step,
+    bindings: &'r Bindings,
+    values: &'r [Option<Value>],
+}
+
+impl StepCx<'_> {
+    fn fail(&self, message: impl std::fmt::Display) -> RunError {
+        RunError::Step {
+            file: self.recipe.file.clone(),
+            line: self.step.line,
+            step: self.step.id.clone(),
+            op: self.step.op.name(),
+            message: message.to_string(),
+        }
+    }
+
+    fn scalar(&self, key: &str) -> Option<ParamValue> {
+        match self.step.arg(key)? {
+            Arg::Value(v) => Some(v.clone()),
+            Arg::Param(p) => self.bindings.get(p).cloned(),
+            _ => None,
+        }
+    }
+
+    fn string(&self, key: &str) -> Result<Option<String>, RunError> {
+        match self.scalar(key) {
+            None => Ok(None),
+            Some(ParamValue::Str(s)) => Ok(Some(s)),
+            Some(v) => Err(self.fail(format!("{key}: {v} is not a string"))),
+        }
+    }
+
+    fn int(&self, key: &str) -> Result<Option<i64>, RunError> {
+        match self.scalar(key) {
+            None => Ok(None),
+            Some(ParamValue::Int(i)) => Ok(Some(i)),
+            Some(v) => Err(self.fail(format!("{key}: {v} is not an integer"))),
+        }
+    }
+
+    fn usize(&self, key: &str, default: usize) -> Result<usize, RunError> {
+        match self.int(key)? {
+            None => Ok(default),
+            Some(i) => usize::try_from(i).map_err(|_| self.fail(format!("{key}: {i} < 0"))),
+        }
+    }
+
+    fn float(&self, key: &str) -> Result<Option<f64>, RunError> {
+        match self.scalar(key) {
+            None => Ok(None),
+            Some(ParamValue::Float(x)) => Ok(Some(x)),
+            Some(ParamValue::Int(i)) => Ok(Some(i as f64)),
+            Some(v) => Err(self.fail(format!("{key}: {v} is not a number"))),
+        }
+    }
+
+    fn bool(&self, key: &str) -> Result<Option<bool>, RunError> {
+        match self.scalar(key) {
+            None => Ok(None),
+            Some(ParamValue::Bool(b)) => Ok(Some(b)),
+            Some(v) => Err(self.fail(format!("{key}: {v} is not a boolean"))),
+        }
+    }
+
+    fn path(&self, key: &str) -> Result<String, RunError> {
+        match self.step.arg(key) {
+            Some(Arg::Path(p)) => Ok(p.clone()),
+            _ => Err(self.fail(format!("{key}: missing path"))),
+        }
+    }
+
+    fn refs(&self, key: &str) -> Vec<(&str, &Value)> {
+        let ids: Vec<&str> = match self.step.arg(key) {
+            Some(Arg::Ref(r)) => vec![r.as_str()],
+            Some(Arg::Refs(rs)) => rs.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
+        };
+        ids.into_iter()
+            .filter_map(|id| {
+                let i = self.recipe.steps.iter().position(|s| s.id == id)?;
+                Some((id, self.values[i].as_ref()?))
+            })
+            .collect()
+    }
+
+    fn one(&self, key: &str) -> Result<(&str, &Value), RunError> {
+        self.refs(key)
+            .into_iter()
+            .next()
+            .ok_or_else(|| self.fail(format!("{key}: input has no value")))
+    }
+
+    fn outputs(&self, name: &str, value: &Value, out: &mut RunOutputs) -> Result<(), RunError> {
+        let id = &self.step.id;
+        let push = |out: &mut RunOutputs, n: String, v| out.outputs.push(Output::new(n, id, v));
+        match value {
+            Value::Array(a) => push(out, name.to_owned(), OutputValue::Array(a.clone())),
+            Value::Chips(arrays) => {
+                for (n, a) in arrays {
+                    push(
+                        out,
+                        format!("{name}/{n}.npy"),
+                        OutputValue::Array(a.clone()),
+                    );
+                }
+            }
+            Value::Table(t) => push(out, name.to_owned(), OutputValue::Table(t.clone())),
+            Value::Plot(spec, svg) => push(
+                out,
+                name.to_owned(),
+                OutputValue::Svg {
+                    spec: spec.clone(),
+                    svg: svg.clone(),
+                },
+            ),
+            Value::Grid(g) => {
+                let text = serde_json::to_string_pretty(&g.to_json())
+                    .map_err(|e| self.fail(format!("grid JSON: {e}")))?;
+                push(out, name.to_owned(), OutputValue::Json(text + "\n"));
+            }
+            Value::Items(items) => {
+                let rows = items
+                    .iter()
+                    .map(|it| {
+                        vec![
+                            Cell::Text(it.id.clone()),
+                            Cell::Text(it.nominal_datetime().unwrap_or("").to_owned()),
+                            Cell::Text(it.asset_keys().join(" ")),
+                        ]
+                    })
+                    .collect();
+                let t = Table {
+                    columns: vec!["id".into(), "datetime".into(), "assets".into()],
+                    rows,
+                };
+                push(out, name.to_owned(), OutputValue::Table(t));
+            }
+            Value::Shapes(shapes, _) => {
+                let rows = shapes
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| vec![Cell::Int(i as i64), Cell::Float(s.value.as_f64())])
+                    .collect();
+                let t = Table {
+                    columns: vec!["shape".into(), "value".into()],
+                    rows,
+                };
+                push(out, name.to_owned(), OutputValue::Table(t));
+            }
+        }
+        Ok(())
+    }
+
+    fn grid(&self) -> Result<Value, RunError> {
+        let mut crs = match self.string("crs")? {
+            Some(c) => Some(c.parse::<Crs>().map_err(|e| self.fail(e))?),
+            None => None,
+        };
+        let grid = if let Some(Arg::Floats(t)) = self.step.arg("transform") {
+            let w = self.usize("width", 0)?;
+            let h = self.usize("height", 0)?;
+            let tr = GeoTransform::from_affine([t[0], t[1], t[2], t[3], t[4], t[5]]);
+            Grid::new(tr, w, h, crs)
+        } else {
+            let (_, v) = self.one("shapes")?;
+            let Value::Shapes(shapes, shapes_crs) = v else {
+                return Err(self.fail("shapes: not shapes"));
+            };
+            if crs.is_none() {
+                crs = shapes_crs.clone();
+            }
+            let r = self.float("resolution")?.unwrap_or(1.0);
+            let Some([minx, miny, maxx, maxy]) = bounds(shapes) else {
+                return Err(self.fail("shapes: no coordinates to take bounds of"));
+            };
+            // Snap the bounds outwards to multiples of the resolution (like GDAL's -tap).
+            let x0 = (minx / r).floor() * r;
+            let y1 = (maxy / r).ceil() * r;
+            let w = ((maxx - x0) / r).ceil().max(1.0);
+            let h = ((y1 - miny) / r).ceil().max(1.0);
+            if w * h > 1e9 {
+                return Err(self.fail(format!(
+                    "a {w}×{h} grid is too large; choose a coarser resolution"
+                )));
+            }
+            Grid::new(
+                GeoTransform::from_gdal([x0, r, 0.0, y1, 0.0, -r]),
+                w as usize,
+                h as usize,
+                crs,
+            )
+        };
+        grid.map(Value::Grid).map_err(|e| self.fail(e))
+    }
+
+    fn rasterize(&self) -> Result<Value, RunError> {
+        let (_, sv) = self.one("shapes")?;
+        let (_, gv) = self.one("grid")?;
+        let (Value::Shapes(shapes, _), Value::Grid(grid)) = (sv, gv) else {
+            return Err(self.fail("inputs are not shapes and a grid"));
+        };
+        let dtype = match self.string("dtype")? {
+            Some(d) => Some(d.parse::<DType>().map_err(|e| self.fail(e))?),
+            None => None,
+        };
+        let opts = RasterizeOptions {
+            all_touched: self.bool("all_touched")?.unwrap_or(false),
+            dtype,
+            fill: rasterize::BurnValue::Float(self.float("fill")?.unwrap_or(0.0)),
+            skip_invalid: false,
+            ..RasterizeOptions::default()
+        };
+        let r = Rasterizer::new(shapes, grid, &opts).map_err(|e| self.fail(e))?;
+        let array = match self.string("mode")?.as_deref() {
+            Some("coverage") => r.coverage(),
+            _ => r.burn(),
+        }
+        .map_err(|e| self.fail(e))?;
+        Ok(Value::Array(array))
+    }
+
+    fn slice(&self) -> Result<Value, RunError> {
+        let inputs = self.refs("arrays");
+        let size = self.usize("size", 1)?;
+        let overlap = self.int("overlap")?.unwrap_or(0);
+        let edge = match self.string("edge")?.as_deref() {
+            Some("pad") => EdgePolicy::Pad(0.0),
+            Some("shift-last-inside") => EdgePolicy::ShiftLastInside,
+            _ => EdgePolicy::Drop,
+        };
+        let Some((first_id, Value::Array(first))) = inputs.first().copied() else {
+            return Err(self.fail("arrays: the first input is not an array"));
+        };
+        let dims = first.dims().to_vec();
+        if dims.len() < 2 {
+            return Err(self.fail(format!("arrays: `{first_id}` has fewer than 2 dims")));
+        }
+        let (ydim, xdim) = (&dims[dims.len() - 2], &dims[dims.len() - 1]);
+        let mut spec = SliceSpec::new(&[(ydim.as_str(), size), (xdim.as_str(), size)]).edge(edge);
+        if overlap > 0 {
+            spec = spec.input_overlap(&[(ydim.as_str(), overlap), (xdim.as_str(), overlap)]);
+        }
+        let plan = SlicePlan::for_array(first, &spec).map_err(|e| self.fail(e))?;
+        let count = usize::try_from(plan.num_chips()).unwrap_or(usize::MAX);
+        if count == 0 {
+            return Err(self.fail(format!(
+                "no {size}×{size} chip fits the {}×{} grid",
+                first.shape()[dims.len() - 2],
+                first.shape()[dims.len() - 1]
+            )));
+        }
+        // All chips in one batch: a (batch, …, y, x) array per input, chip order = plan order.
+        let spec = spec.batch_size(count, false);
+        let mut out = Vec::new();
+        for (id, v) in inputs {
+            let Value::Array(a) = v else {
+                return Err(self.fail(format!("arrays: `{id}` is not an array")));
+            };
+            if a.dims() != first.dims() || a.shape() != first.shape() || a.grid() != first.grid() {
+                return Err(self.fail(format!(
+                    "arrays: `{id}` ({:?} {:?}) is not on the same grid as `{first_id}` ({:?} {:?})",
+                    a.dims(),
+                    a.shape(),
+                    first.dims(),
+                    first.shape()
+                )));
+            }
+            let chips = BatchGenerator::new(a, &spec)
+                .and_then(|g| g.get(0))
+                .map_err(|e| self.fail(e))?;
+            out.push((id.to_owned(), chips.array));
+        }
+        Ok(Value::Chips(out))
+    }
+
+    fn arrays(&self, key: &str) -> Vec<(String, &LabeledArray)> {
+        let mut out = Vec::new();
+        for (id, v) in self.refs(key) {
+            match v {
+                Value::Array(a) => out.push((id.to_owned(), a)),
+                Value::Chips(cs) => {
+                    out.extend(cs.iter().map(|(n, a)| (format!("{id}/{n}"), a)));
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    fn stats(&self) -> Result<Value, RunError> {
+        let columns = [
+            "name", "dtype", "shape", "values", "nan", "min", "max", "mean", "nonzero",
+        ];
+        let mut rows = Vec::new();
+        for (name, a) in self.arrays("inputs") {
+            let v = as_f64(a);
+            let finite: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+            let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+            for &x in &finite {
+                lo = lo.min(x);
+                hi = hi.max(x);
+                sum += x;
+            }
+            let n = finite.len();
+            let nz = finite.iter().filter(|&&x| x != 0.0).count();
+            rows.push(vec![
+                Cell::Text(name),
+                Cell::Text(a.dtype().name().into()),
+                Cell::Text(shape_text(a.shape())),
+                Cell::Int(n as i64),
+                Cell::Int((v.len() - n) as i64),
+                Cell::Float(if n == 0 { f64::NAN } else { lo }),
+                Cell::Float(if n == 0 { f64::NAN } else { hi }),
+                Cell::Float(if n == 0 { f64::NAN } else { sum / n as f64 }),
+                Cell::Int(nz as i64),
+            ]);
+        }
+        Ok(Value::Table(Table {
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            rows,
+        }))
+    }
+
+    fn checksum(&self) -> Result<Value, RunError> {
+        let rows = self
+            .arrays("inputs")
+            .into_iter()
+            .map(|(name, a)| {
+                vec![
+                    Cell::Text(name),
+                    Cell::Text(a.dtype().name().into()),
+                    Cell::Text(shape_text(a.shape())),
+                    Cell::Text(a.sha256()),
+                ]
+            })
+            .collect();
+        Ok(Value::Table(Table {
+            columns: vec![
+                "name".into(),
+                "dtype".into(),
+                "shape".into(),
+                "sha256".into(),
+            ],
+            rows,
+        }))
+    }
+
+    fn plot_spec(&self) -> Result<PlotSpec, RunError> {
+        let kind = self.string("kind")?.unwrap_or_default();
+        let title = self
+            .string("title")?
+            .unwrap_or_else(|| self.step.id.clone());
+        let (input_id, input) = self.one("input")?;
+        let kind = match (kind.as_str(), input) {
+            ("image", Value::Array(a)) => {
+                let colormap = match self.string("colormap")?.as_deref() {
+                    Some("labels") => Colormap::Labels,
+                    _ => Colormap::Gray,
+                };
+                let panel =
+                    panel(input_id.to_owned(), a, 0, colormap, None).map_err(|e| self.fail(e))?;
+                PlotKind::Images {
+                    columns: 1,
+                    panels: vec![panel],
+                }
+            }
+            ("chip_pairs", Value::Chips(arrays)) => self.chip_pairs(arrays)?,
+            ("histogram", Value::Array(_) | Value::Chips(_)) => {
+                let mut values = Vec::new();
+                let skip_zero = self.bool("skip_zero")?.unwrap_or(false);
+                let arrays: Vec<&LabeledArray> = match input {
+                    Value::Array(a) => vec![a],
+                    Value::Chips(cs) => cs.iter().take(1).map(|(_, a)| a).collect(),
+                    _ => Vec::new(),
+                };
+                for a in arrays {
+                    values.extend(
+                        as_f64(a)
+                            .into_iter()
+                            .filter(|x| x.is_finite() && !(skip_zero && *x == 0.0)),
+                    );
+                }
+                let (edges, counts) = histogram(&values, self.usize("bins", 20)?);
+                PlotKind::Histogram {
+                    x_label: self.string("x_label")?.unwrap_or_else(|| input_id.into()),
+                    edges,
+                    counts,
+                }
+            }
+            ("bars", Value::Table(t)) => {
+                let col = |key: &str| -> Result<usize, RunError> {
+                    let name = self
+                        .string(key)?
+                        .ok_or_else(|| self.fail(format!("{key}: required for bars")))?;
+                    t.column(&name).ok_or_else(|| {
+                        self.fail(format!("{key}: table `{input_id}` has no column `{name}`"))
+                    })
+                };
+                let (lc, vc) = (col("label_column")?, col("value_column")?);
+                let mut labels = Vec::new();
+                let mut values = Vec::new();
+                for row in &t.rows {
+                    labels.push(match &row[lc] {
+                        Cell::Text(s) => s.clone(),
+                        c => c.as_f64().map_or(String::new(), |x| format!("{x}")),
+                    });
+                    values.push(row[vc].as_f64().ok_or_else(|| {
+                        self.fail(format!(
+                            "value_column: a cell of `{input_id}` is not a number"
+                        ))
+                    })?);
+                }
+                PlotKind::Bars {
+                    y_label: self.string("y_label")?.unwrap_or_default(),
+                    labels,
+                    values,
+                }
+            }
+            (k, _) => return Err(self.fail(format!("kind {k}: input `{input_id}` does not fit"))),
+        };
+        Ok(PlotSpec { title, kind })
+    }
+
+    /// The `count` chips with the most non-zero pixels in the last array (ties: lower chip
+    /// first), shown in chip order, each as one panel per array: the first in grey, the
+    /// others as labels.
+    fn chip_pairs(&self, arrays: &[(String, LabeledArray)]) -> Result<PlotKind, RunError> {
+        let count = self.usize("count", 4)?;
+        let Some((_, last)) = arrays.last() else {
+            return Err(self.fail("input: no chips"));
+        };
+        let chips = last.shape()[0];
+        let per = last.len() / chips.max(1);
+        let lv = as_f64(last);
+        let mut score: Vec<(usize, usize)> = (0..chips)
+            .map(|c| {
+                let nz = lv[c * per..(c + 1) * per]
+                    .iter()
+                    .filter(|&&x| x != 0.0 && !x.is_nan())
+                    .count();
+                (nz, c)
+            })
+            .collect();
+        score.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        let mut picked: Vec<usize> = score.iter().take(count).map(|s| s.1).collect();
+        picked.sort_unstable();
+        let first_range = range_of(&as_f64(&arrays[0].1));
+        let mut panels = Vec::new();
+        for &c in &picked {
+            for (k, (name, a)) in arrays.iter().enumerate() {
+                let cm = if k == 0 {
+                    Colormap::Gray
+                } else {
+                    Colormap::Labels
+                };
+                let range = if k == 0 { Some(first_range) } else { None };
+                panels.push(
+                    panel(format!("{name} #{c}"), a, c, cm, range).map_err(|e| self.fail(e))?,
+                );
+            }
+        }
+        let columns = arrays.len() * if picked.len() > 2 { 2 } else { 1 };
+        Ok(PlotKind::Images { columns, panels })
+    }
+}
+
+fn shape_text(shape: &[usize]) -> String {
+    shape
+        .iter()
+        .map(usize::to_string)
+        .collect::<Vec<_>>()
+        .join("x")
+}
+
+// The macro expands once per dtype; for f64 the cast is a no-op.
+#[allow(clippy::unnecessary_cast)]
+fn as_f64(a: &LabeledArray) -> Vec<f64> {
+    with_data!(a.data(), d => d.iter().map(|v| *v as f64).collect())
+}
+
+fn range_of(v: &[f64]) -> (f64, f64) {
+    let (lo, hi) = v
+        .iter()
+        .filter(|x| x.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
+            (lo.min(x), hi.max(x))
+        });
+    if lo > hi { (0.0, 1.0) } else { (lo, hi) }
+}
+
+/// Image `index` along the leading dims of `a` (the last two dims are the image).
+fn panel(
+    title: String,
+    a: &LabeledArray,
+    index: usize,
+    colormap: Colormap,
+    range: Option<(f64, f64)>,
+) -> Result<ImagePanel, String> {
+    let s = a.shape();
+    if s.len() < 2 {
+        return Err(format!("{title}: an image needs 2 dims, found {}", s.len()));
+    }
+    let (rows, cols) = (s[s.len() - 2], s[s.len() - 1]);
+    let per = rows * cols;
+    let v = as_f64(a);
+    let values = v
+        .get(index * per..(index + 1) * per)
+        .ok_or_else(|| format!("{title}: image {index} out of range"))?
+        .to_vec();
+    let range = range.unwrap_or_else(|| range_of(&values));
+    Ok(ImagePanel {
+        title,
+        rows,
+        cols,
+        values,
+        colormap,
+        range,
+    })
+}
+
+/// numpy-style histogram: `bins` equal bins over [min, max], the last closed.
+fn histogram(values: &[f64], bins: usize) -> (Vec<f64>, Vec<u64>) {
+    let bins = bins.max(1);
+    let (mut lo, mut hi) = range_of(values);
+    if lo == hi {
+        lo -= 0.5;
+        hi += 0.5;
+    }
+    let edges: Vec<f64> = (0..=bins)
+        .map(|i| lo + (hi - lo) * i as f64 / bins as f64)
+        .collect();
+    let mut counts = vec![0u64; bins];
+    for &x in values {
+        let b = (((x - lo) / (hi - lo)) * bins as f64).floor();
+        let b = if b < 0.0 {
+            0
+        } else {
+            (b as usize).min(bins - 1)
+        };
+        counts[b] += 1;
+    }
+    (edges, counts)
+}
+
+fn bounds(shapes: &[Shape]) -> Option<[f64; 4]> {
+    let mut b = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    let mut add = |c: Coord<f64>| {
+        b[0] = b[0].min(c.x);
+        b[1] = b[1].min(c.y);
+        b[2] = b[2].max(c.x);
+        b[3] = b[3].max(c.y);
+    };
+    fn polygon(p: &Polygon<f64>, add: &mut dyn FnMut(Coord<f64>)) {
+        p.exterior().0.iter().for_each(|c| add(*c));
+    }
+    fn walk(g: &Geometry<f64>, add: &mut dyn FnMut(Coord<f64>)) {
+        match g {
+            Geometry::Point(p) => add(p.0),
+            Geometry::Line(l) => {
+                add(l.start);
+                add(l.end);
+            }
+            Geometry::LineString(l) => l.0.iter().for_each(|c| add(*c)),
+            Geometry::Polygon(p) => polygon(p, add),
+            Geometry::MultiPoint(m) => m.0.iter().for_each(|p| add(p.0)),
+            Geometry::MultiLineString(m) => m.0.iter().flat_map(|l| &l.0).for_each(|c| add(*c)),
+            Geometry::MultiPolygon(MultiPolygon(ps)) => ps.iter().for_each(|p| polygon(p, add)),
+            Geometry::GeometryCollection(gc) => gc.0.iter().for_each(|g| walk(g, add)),
+            Geometry::Rect(r) => {
+                add(r.min());
+                add(r.max());
+            }
+            Geometry::Triangle(t) => t.to_array().iter().for_each(|c| add(*c)),
+        }
+    }
+    for s in shapes {
+        walk(&s.geometry, &mut add);
+    }
+    (b[0] <= b[2] && b[1] <= b[3]).then_some(b)
+}
