@@ -2,6 +2,7 @@
 //!
 //! Run `geochip --help` for the commands and `geochip <command> --help` for each one's options.
 
+mod bench;
 mod rasterize;
 mod slice;
 mod stack;
@@ -54,6 +55,13 @@ enum Command {
     /// --width 4096 --height 4096 --transform 10,0,300000,0,-10,4000000 --crs EPSG:32633
     /// --dtype uint32 --out labels.tif
     Rasterize(Box<rasterize::RasterizeArgs>),
+    /// Run benchmark suites (slicing, rasterize, cuda, gds; --list) with same-run baselines
+    /// (memcpy, memset, plain read, pinned H2D, D2D), recording the machine, dataset
+    /// parameters and git commit; results are appended to OUT/geochip-bench.jsonl, never
+    /// overwritten. `geochip bench report` renders SVG charts and a markdown table.
+    ///
+    /// Example: geochip bench slicing rasterize --quick --out results/
+    Bench(Box<bench::BenchArgs>),
     /// Print the grid of a GeoTIFF as JSON: CRS, shape, transform (rasterio Affine order and
     /// GDAL geotransform order), bounds and resolution, plus band count, dtype, nodata and
     /// tiling. No pixels are decoded.
@@ -89,6 +97,7 @@ fn main() -> ExitCode {
         Command::Slice(args) => slice::run(args.as_ref()),
         Command::Stack(args) => stack::run(args.as_ref()),
         Command::Rasterize(args) => rasterize::run(args.as_ref()),
+        Command::Bench(args) => bench::run(args.as_ref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
