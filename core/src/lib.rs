@@ -31,6 +31,8 @@ pub mod stac;
 pub mod stack;
 pub mod transform;
 pub mod warp;
+#[cfg(feature = "zarr")]
+pub mod zarr;
 
 pub use array::{ArrayData, ArrayError, DType, Element, LabeledArray, sha256_hex};
 pub use crs::{Crs, CrsError};

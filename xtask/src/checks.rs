@@ -10,14 +10,21 @@ use crate::{browser, handout, tools};
 /// Crates the core must never depend on: bindings, GPU, and anything that links C.
 const FORBIDDEN_IN_CORE: [&str; 6] = ["wasm-bindgen", "js-sys", "web-sys", "cudarc", "cc", "zstd"];
 
-/// The dependency boundary: the core depends on no bindings, no GPU crate and no C code, and
-/// only native-bench names cudarc.
-pub fn boundary(ws: &Workspace) -> Result<()> {
-    let text = run_capture(ws.cargo().args([
-        "tree",
-        "-p",
-        "geochip",
-        "--all-features",
+/// What the core's `zarr` feature may add to the tree, and only it (the first pass proves the
+/// rest of the core is clean). zarrs 0.23 declares `libz-sys` as a build-dependency (a version
+/// pin: its build script finds or compiles zlib for the *host* with `cc`; nothing is linked
+/// into geochip), and on wasm32 it turns on getrandom's `wasm_js` and uuid's `js` features
+/// (`wasm-bindgen`, `js-sys`). Every zarrs 0.22/0.23 release does both; zstd stays forbidden.
+const ZARR_ALLOWED: [&str; 4] = ["libz-sys", "cc", "wasm-bindgen", "js-sys"];
+
+/// `cargo tree` of the core with these features, one `name version` per line.
+fn core_tree(ws: &Workspace, features: &[String]) -> Result<String> {
+    let mut cmd = ws.cargo();
+    cmd.args(["tree", "-p", "geochip", "--no-default-features"]);
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
+    }
+    cmd.args([
         "--target",
         "all",
         "-e",
@@ -26,13 +33,64 @@ pub fn boundary(ws: &Workspace) -> Result<()> {
         "none",
         "--format",
         "{p}",
-    ]))?;
-    let bad = forbidden_in_tree(&text);
+    ]);
+    run_capture(&mut cmd)
+}
+
+/// The core's features, from `cargo metadata`.
+fn core_features(ws: &Workspace) -> Result<Vec<String>> {
+    // Not run_capture: its text mixes in stderr and echoes the whole JSON.
+    let out = ws
+        .cargo()
+        .args(["metadata", "--no-deps", "--format-version", "1"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !out.status.success() {
+        bail!(
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata")?;
+    let core = meta["packages"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "geochip"))
+        .context("cargo metadata lists no package geochip")?;
+    Ok(core["features"]
+        .as_object()
+        .map(|f| f.keys().cloned().collect())
+        .unwrap_or_default())
+}
+
+/// The dependency boundary: the core depends on no bindings, no GPU crate and no C code, and
+/// only native-bench names cudarc. Two passes: every feature but `zarr`, strictly; then with
+/// `zarr`, where only [`ZARR_ALLOWED`] may appear on top.
+pub fn boundary(ws: &Workspace) -> Result<()> {
+    let features = core_features(ws)?;
+    let strict: Vec<String> = features.iter().filter(|f| *f != "zarr").cloned().collect();
+    let bad = forbidden_in_tree(&core_tree(ws, &strict)?);
     if !bad.is_empty() {
         bail!(
             "dependency boundary: the core (package geochip) must stay pure Rust without bindings \
              or GPU crates, but depends on: {}",
             bad.join(", ")
+        );
+    }
+    if features.iter().any(|f| f == "zarr") {
+        let (allowed, bad): (Vec<String>, Vec<String>) =
+            forbidden_in_tree(&core_tree(ws, &features)?)
+                .into_iter()
+                .partition(|l| ZARR_ALLOWED.contains(&l.split_whitespace().next().unwrap_or("")));
+        if !bad.is_empty() {
+            bail!(
+                "dependency boundary: the core's `zarr` feature brings in {} (only {ZARR_ALLOWED:?} \
+                 are known and allowed)",
+                bad.join(", ")
+            );
+        }
+        println!(
+            "  note: feature `zarr` (zarrs) adds only {}",
+            allowed.join(", ")
         );
     }
     for manifest in [
@@ -52,7 +110,10 @@ pub fn boundary(ws: &Workspace) -> Result<()> {
             bail!("dependency boundary: {manifest} names cudarc; only native-bench may");
         }
     }
-    println!("  ok: geochip depends on none of {FORBIDDEN_IN_CORE:?} nor any -sys crate");
+    println!(
+        "  ok: geochip (all features but `zarr`) depends on none of {FORBIDDEN_IN_CORE:?} nor any \
+         -sys crate"
+    );
     Ok(())
 }
 
