@@ -43,7 +43,7 @@ pub struct StackArgs {
     /// Pixel anchor (odc mode): edge, center, or fx,fy.
     #[arg(long)]
     pub anchor: Option<String>,
-    /// Time grouping (odc mode): time, solar_day or id.
+    /// Time grouping (odc mode): time, solar_day, id, or an item property name.
     #[arg(long, default_value = "time")]
     pub groupby: String,
     /// Semantics: odc (odc-stac 0.5.3, default) or stackstac (stackstac 0.5.1).

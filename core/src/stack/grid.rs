@@ -307,8 +307,10 @@ impl std::str::FromStr for CrsChoice {
 ///
 /// ```
 /// assert_eq!("solar_day".parse::<geochip::stack::GroupBy>().unwrap(), geochip::stack::GroupBy::SolarDay);
+/// assert_eq!("platform".parse::<geochip::stack::GroupBy>().unwrap(),
+///     geochip::stack::GroupBy::Property("platform".into()));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 pub enum GroupBy {
     /// Items with the exact same timestamp share a time entry (odc default).
     #[default]
@@ -317,6 +319,9 @@ pub enum GroupBy {
     SolarDay,
     /// One time entry per item.
     Id,
+    /// Items with equal values of this item property share a time entry (odc-stac's
+    /// `groupby="<property>"`); integral numbers compare as numbers, other values as JSON text.
+    Property(String),
 }
 
 impl std::str::FromStr for GroupBy {
@@ -326,9 +331,10 @@ impl std::str::FromStr for GroupBy {
             "time" => Ok(Self::Time),
             "solar_day" => Ok(Self::SolarDay),
             "id" | "none" => Ok(Self::Id),
-            other => Err(StackError::BadParams {
-                what: format!("groupby '{other}' is not time, solar_day or id"),
+            "" => Err(StackError::BadParams {
+                what: "groupby: empty name (time, solar_day, id or an item property)".into(),
             }),
+            _ => Ok(Self::Property(s.trim().to_owned())),
         }
     }
 }
@@ -1097,7 +1103,7 @@ mod odc {
             derive_grid(items, params, &all_bands, &band_keys)?
         };
 
-        let (time, time_items) = group_times(items, params.groupby, &grid)?;
+        let (time, time_items) = group_times(items, &params.groupby, &grid)?;
         let (rx, tx, ry, ty) = (
             grid.transform.a,
             grid.transform.c,
@@ -1294,10 +1300,10 @@ mod odc {
     /// Sort by (group key, nominal time, id) and group equal keys.
     fn group_times(
         items: &[Item],
-        groupby: GroupBy,
+        groupby: &GroupBy,
         grid: &Grid,
     ) -> Result<(Vec<String>, Vec<Vec<String>>), StackError> {
-        let solar_offset = if groupby == GroupBy::SolarDay {
+        let solar_offset = if *groupby == GroupBy::SolarDay {
             let (cx, cy) = grid
                 .transform
                 .apply(grid.width as f64 / 2.0, grid.height as f64 / 2.0);
@@ -1322,29 +1328,50 @@ mod odc {
             })?;
             rows.push((t, item, idx));
         }
-        // odc-stac's group keys: the timestamp, the solar date, or the input index ("id").
-        let key = |t: &Timestamp, idx: usize| -> i128 {
+        if let GroupBy::Property(name) = groupby
+            && let Some((_, item, _)) = rows.iter().find(|r| !r.1.properties.contains_key(name))
+        {
+            return Err(StackError::BadParams {
+                what: format!("groupby '{name}': item '{}' has no such property", item.id),
+            });
+        }
+        // odc-stac's group keys: the timestamp, the solar date, the input index ("id"), or a
+        // property value.
+        #[derive(PartialEq, Eq, PartialOrd, Ord)]
+        enum Key {
+            Int(i128),
+            Text(String),
+        }
+        let key = |t: &Timestamp, item: &Item, idx: usize| -> Key {
             match groupby {
-                GroupBy::Time => t.0,
+                GroupBy::Time => Key::Int(t.0),
                 GroupBy::SolarDay => {
                     let (y, m, d) = t.date_with_offset(solar_offset);
-                    i128::from(y * 10000 + m * 100 + d)
+                    Key::Int(i128::from(y * 10000 + m * 100 + d))
                 }
-                GroupBy::Id => idx as i128,
+                GroupBy::Id => Key::Int(idx as i128),
+                GroupBy::Property(name) => match item.properties.get(name) {
+                    Some(serde_json::Value::Number(n)) if n.as_i64().is_some() => {
+                        Key::Int(i128::from(n.as_i64().unwrap_or(0)))
+                    }
+                    Some(serde_json::Value::String(s)) => Key::Text(s.clone()),
+                    Some(v) => Key::Text(v.to_string()),
+                    None => Key::Text(String::new()),
+                },
             }
         };
         rows.sort_by(|a, b| {
-            key(&a.0, a.2)
-                .cmp(&key(&b.0, b.2))
+            key(&a.0, a.1, a.2)
+                .cmp(&key(&b.0, b.1, b.2))
                 .then(a.0.cmp(&b.0))
                 .then(a.1.id.cmp(&b.1.id))
         });
         let mut time = Vec::new();
         let mut ids: Vec<Vec<String>> = Vec::new();
-        let mut last: Option<i128> = None;
+        let mut last: Option<Key> = None;
         for (t, item, idx) in rows {
-            let k = key(&t, idx);
-            if last == Some(k) {
+            let k = key(&t, item, idx);
+            if last.as_ref() == Some(&k) {
                 if let Some(v) = ids.last_mut() {
                     v.push(item.id.clone());
                 }
