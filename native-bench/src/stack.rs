@@ -101,7 +101,7 @@ pub struct StackArgs {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum StackCliError {
-    /// `--out` names a Zarr store but this build has no Zarr writer yet.
+    /// `--out` names a Zarr store, which `geochip stack` cannot write yet.
     ZarrNotAvailable {
         /// The requested store.
         path: PathBuf,
@@ -120,8 +120,8 @@ impl std::fmt::Display for StackCliError {
         match self {
             Self::ZarrNotAvailable { path } => write!(
                 f,
-                "{}: Zarr output is not available yet in this build (the Zarr writer has not \
-                 landed); write .npy instead",
+                "{}: Zarr output is not available yet in this build (`geochip stack` is not \
+                 wired to a Zarr store yet); write .npy instead",
                 path.display()
             ),
             Self::NoOutput => write!(
