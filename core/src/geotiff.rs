@@ -6,7 +6,7 @@
 //! half a pixel to GDAL's area convention; the CRS is the EPSG code of
 //! `ProjectedCSTypeGeoKey` or `GeographicTypeGeoKey`.
 
-use std::io::Cursor;
+use std::io::{Cursor, Read, Seek};
 
 use serde::Serialize;
 use tiff::decoder::Decoder;
@@ -156,11 +156,26 @@ const USER_DEFINED: u16 = 32767;
 /// assert!(err.to_string().starts_with("junk.tif: not a readable TIFF"));
 /// ```
 pub fn read_info(input: &str, bytes: &[u8]) -> Result<GeoTiffInfo, GeoTiffError> {
-    let decode = |e: tiff::TiffError| GeoTiffError::Decode {
+    let mut dec = Decoder::new(Cursor::new(bytes)).map_err(|e| decode_error(input, e))?;
+    info_from_decoder(input, &mut dec)
+}
+
+/// The error for a TIFF the decoder cannot read.
+pub(crate) fn decode_error(input: &str, e: tiff::TiffError) -> GeoTiffError {
+    GeoTiffError::Decode {
         input: input.to_owned(),
         reason: e.to_string(),
-    };
-    let mut dec = Decoder::new(Cursor::new(bytes)).map_err(decode)?;
+    }
+}
+
+/// [`read_info`] over any seekable reader positioned by the decoder on its first image (the
+/// COG reader passes a reader over the byte ranges fetched so far). Leaves the decoder on the
+/// last image of the IFD chain.
+pub(crate) fn info_from_decoder<R: Read + Seek>(
+    input: &str,
+    dec: &mut Decoder<R>,
+) -> Result<GeoTiffInfo, GeoTiffError> {
+    let decode = |e: tiff::TiffError| decode_error(input, e);
     let (width, height) = dec.dimensions().map_err(decode)?;
 
     let bands = dec
@@ -340,7 +355,7 @@ fn parse_nodata(text: &str) -> Option<f64> {
     }
 }
 
-fn sample_dtype(bits: u16, format: u16) -> Option<DType> {
+pub(crate) fn sample_dtype(bits: u16, format: u16) -> Option<DType> {
     Some(match (format, bits) {
         (1, 8) => DType::U8,
         (1, 16) => DType::U16,

@@ -19,6 +19,7 @@
 //! ```
 
 pub mod array;
+pub mod cog;
 pub mod crs;
 pub mod geotiff;
 pub mod grid;

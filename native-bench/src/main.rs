@@ -4,6 +4,7 @@
 
 mod bench;
 mod rasterize;
+mod read;
 mod slice;
 mod stack;
 
@@ -62,6 +63,14 @@ enum Command {
     ///
     /// Example: geochip bench slicing rasterize --quick --out results/
     Bench(Box<bench::BenchArgs>),
+    /// Read a window of a GeoTIFF/COG into .npy (dims band, y, x), fetching and decoding only
+    /// the tiles the window touches (tiles decode in parallel). FILE is a path or an http://
+    /// URL (range requests). --overview N reads internal overview N (0-based, like rasterio's
+    /// overview_level); --bands are 1-based. Prints the grid and how many tiles, requests and
+    /// bytes it fetched. Never overwrites without --force.
+    ///
+    /// Example: geochip read cog.tif --window 512,512,256,256 --overview 0 --out chip.npy
+    Read(Box<read::ReadArgs>),
     /// Print the grid of a GeoTIFF as JSON: CRS, shape, transform (rasterio Affine order and
     /// GDAL geotransform order), bounds and resolution, plus band count, dtype, nodata and
     /// tiling. No pixels are decoded.
@@ -97,6 +106,7 @@ fn main() -> ExitCode {
         Command::Slice(args) => slice::run(args.as_ref()),
         Command::Stack(args) => stack::run(args.as_ref()),
         Command::Rasterize(args) => rasterize::run(args.as_ref()),
+        Command::Read(args) => read::run(args.as_ref()),
         Command::Bench(args) => bench::run(args.as_ref()),
     };
     match result {

@@ -215,7 +215,7 @@ fn create(path: &Path, force: bool) -> anyhow::Result<File> {
         .with_context(|| format!("{}: cannot create (exists? use --force)", path.display()))
 }
 
-fn write_npy(path: &Path, array: &LabeledArray, force: bool) -> anyhow::Result<()> {
+pub(crate) fn write_npy(path: &Path, array: &LabeledArray, force: bool) -> anyhow::Result<()> {
     use ndarray_npy::WriteNpyExt;
     let mut w = BufWriter::new(create(path, force)?);
     macro_rules! put {
