@@ -220,3 +220,40 @@ fn gpu_suites_run_or_skip_with_a_reason() {
         "{stdout}"
     );
 }
+
+/// Two MPI ranks on this machine (`mpirun -np 2`, allowed as root): each slices half the S1
+/// chips, rank 0 appends one aggregate result whose chips were checked against the
+/// single-process chips.
+#[cfg(feature = "mpi")]
+#[test]
+fn mpi_two_ranks_aggregate_one_result() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().to_str().expect("utf-8");
+    let out = std::process::Command::new("mpirun")
+        .args(["-np", "2", "--oversubscribe"])
+        .arg(env!("CARGO_BIN_EXE_geochip"))
+        .args(["bench", "mpi", "--quick", "--repeats", "2", "--out", d])
+        .env("OMPI_ALLOW_RUN_AS_ROOT", "1")
+        .env("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+        .current_dir(common::repo())
+        .output()
+        .expect("mpirun runs (the mpi feature needs an MPI installation: openmpi-bin)");
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let recs = records(&dir.path().join("geochip-bench.jsonl"));
+    let runs: Vec<&Value> = recs.iter().filter(|r| r["kind"] == "run").collect();
+    assert_eq!(runs.len(), 1, "only rank 0 writes");
+    assert_eq!(runs[0]["mpi"]["ranks"], 2);
+    let results: Vec<&Value> = recs.iter().filter(|r| r["kind"] == "result").collect();
+    assert_eq!(results.len(), 1);
+    let r = results[0];
+    assert_eq!(r["suite"], "mpi");
+    assert_eq!(r["params"]["ranks"], 2);
+    assert_eq!(r["bytes"], 16 * 8 * 256 * 256 * 4);
+    assert!(r["checked"].is_string());
+    assert_eq!(r["samples"].as_array().map(Vec::len), Some(2));
+}
