@@ -5,6 +5,7 @@
 mod bench;
 mod rasterize;
 mod read;
+mod run;
 mod slice;
 mod stack;
 
@@ -56,6 +57,13 @@ enum Command {
     /// --width 4096 --height 4096 --transform 10,0,300000,0,-10,4000000 --crs EPSG:32633
     /// --dtype uint32 --out labels.tif
     Rasterize(Box<rasterize::RasterizeArgs>),
+    /// Run a cookbook recipe (cookbooks/NAME/recipe.toml): its steps (shapes, grid, rasterize,
+    /// slice, stats, checksum, plot…) with a progress bar; --set changes a parameter, --out
+    /// writes each output plus index.json with its sha256, --check compares the outputs with
+    /// the recipe's recorded checksums. Never overwrites without --force.
+    ///
+    /// Example: geochip run cookbooks/labels-for-chips --set chip=64 --out out/labels
+    Run(Box<run::RunArgs>),
     /// Run benchmark suites (slicing, rasterize, cuda, gds; --list) with same-run baselines
     /// (memcpy, memset, plain read, pinned H2D, D2D), recording the machine, dataset
     /// parameters and git commit; results are appended to OUT/geochip-bench.jsonl, never
@@ -106,6 +114,7 @@ fn main() -> ExitCode {
         Command::Slice(args) => slice::run(args.as_ref()),
         Command::Stack(args) => stack::run(args.as_ref()),
         Command::Rasterize(args) => rasterize::run(args.as_ref()),
+        Command::Run(args) => run::run(args.as_ref()),
         Command::Read(args) => read::run(args.as_ref()),
         Command::Bench(args) => bench::run(args.as_ref()),
     };

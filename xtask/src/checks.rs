@@ -161,6 +161,33 @@ fn wasm_browser_tests(ws: &Workspace, t: &tools::Tools, b: &tools::Browser) -> R
     Ok(())
 }
 
+/// Every cookbook (`cookbooks/*/recipe.toml`) run natively with `geochip run --check`: its
+/// outputs must equal the checksums the recipe records.
+fn cookbooks(ws: &Workspace) -> Result<()> {
+    let mut dirs: Vec<_> = std::fs::read_dir(ws.root.join("cookbooks"))
+        .context("cannot list cookbooks/")?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.join("recipe.toml").is_file())
+        .collect();
+    dirs.sort();
+    if dirs.is_empty() {
+        bail!("no cookbooks/*/recipe.toml found");
+    }
+    for dir in &dirs {
+        let rel = dir.strip_prefix(&ws.root).unwrap_or(dir);
+        run_cmd(
+            ws.cargo()
+                .args(["run", "-q", "-p", "geochip-bench", "--bin", "geochip", "--"])
+                .args(["run", &rel.display().to_string(), "--check", "--quiet"]),
+        )?;
+    }
+    println!(
+        "  ok: {} cookbook(s) match their recorded checksums",
+        dirs.len()
+    );
+    Ok(())
+}
+
 /// Runs every step, reports each, and fails if any failed.
 pub fn run_all(ws: &Workspace) -> Result<()> {
     let start = Instant::now();
@@ -192,6 +219,7 @@ pub fn run_all(ws: &Workspace) -> Result<()> {
             "test",
             Box::new(|| run_cmd(ws.cargo().args(["test", "--workspace"]))),
         ),
+        ("cookbooks", Box::new(|| cookbooks(ws))),
         (
             "wasm32 build",
             Box::new(|| {

@@ -61,7 +61,14 @@ pub fn render(spec: &PlotSpec) -> Result<String, String> {
     {
         let root = SVGBackend::with_string(&mut buf, (w, h)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        text(&root, &spec.title, (w as i32 / 2, 8), 16, HPos::Center, VPos::Top)?;
+        text(
+            &root,
+            &spec.title,
+            (w as i32 / 2, 8),
+            16,
+            HPos::Center,
+            VPos::Top,
+        )?;
         match &spec.kind {
             PlotKind::Images { columns, panels } => images(&root, *columns, panels)?,
             PlotKind::Histogram {
@@ -267,11 +274,7 @@ fn y_of(v: f64, top: f64) -> i32 {
 
 fn histogram(root: &Area<'_>, x_label: &str, edges: &[f64], counts: &[u64]) -> Res {
     if edges.len() != counts.len() + 1 || counts.is_empty() {
-        return Err(format!(
-            "{} edges for {} counts",
-            edges.len(),
-            counts.len()
-        ));
+        return Err(format!("{} edges for {} counts", edges.len(), counts.len()));
     }
     let (l, _, r, b) = PLOT;
     let top = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
@@ -303,12 +306,23 @@ fn histogram(root: &Area<'_>, x_label: &str, edges: &[f64], counts: &[u64]) -> R
             VPos::Top,
         )?;
     }
-    text(root, x_label, ((l + r) / 2, b + 30), 12, HPos::Center, VPos::Top)
+    text(
+        root,
+        x_label,
+        ((l + r) / 2, b + 30),
+        12,
+        HPos::Center,
+        VPos::Top,
+    )
 }
 
 fn bars(root: &Area<'_>, y_label: &str, labels: &[String], values: &[f64]) -> Res {
     if labels.len() != values.len() || values.is_empty() {
-        return Err(format!("{} labels for {} values", labels.len(), values.len()));
+        return Err(format!(
+            "{} labels for {} values",
+            labels.len(),
+            values.len()
+        ));
     }
     let (l, _, r, b) = PLOT;
     let top = values
@@ -409,7 +423,10 @@ mod tests {
             let a = render(&spec).unwrap();
             let b = render(&spec).unwrap();
             assert_eq!(a, b);
-            assert!(a.starts_with("<svg") && a.trim_end().ends_with("</svg>"), "{a}");
+            assert!(
+                a.starts_with("<svg") && a.trim_end().ends_with("</svg>"),
+                "{a}"
+            );
             // Every text is placed by anchor, never by a measured box.
             assert!(a.contains("text-anchor=\"middle\""), "{a}");
             assert!(!a.contains("NaN"), "{a}");
@@ -424,11 +441,17 @@ mod tests {
         let (r, g, b) = PALETTE[0];
         let fill = format!("opacity=\"1\" fill=\"#{r:02X}{g:02X}{b:02X}\"");
         assert_eq!(svg.matches(&fill).count(), 2, "{svg}");
-        assert!(svg.contains(&format!("width=\"106\" height=\"53\" {fill}")), "{svg}");
+        assert!(
+            svg.contains(&format!("width=\"106\" height=\"53\" {fill}")),
+            "{svg}"
+        );
         // 13 cycles to palette entry 0 as well: label colours wrap after 12.
         assert_eq!(colour(13.0, Colormap::Labels, (0.0, 1.0)), PALETTE[0]);
         assert_eq!(colour(0.5, Colormap::Gray, (0.0, 1.0)), (128, 128, 128));
-        assert_eq!(colour(f64::NAN, Colormap::Gray, (0.0, 1.0)), (230, 230, 250));
+        assert_eq!(
+            colour(f64::NAN, Colormap::Gray, (0.0, 1.0)),
+            (230, 230, 250)
+        );
     }
 
     #[test]

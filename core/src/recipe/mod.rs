@@ -88,7 +88,8 @@ pub use schema::StepOp;
 pub use table::{Cell, Table, npy_bytes};
 
 /// Where in a recipe a problem is: the file, the 1-based line and the key path
-/// (`steps[2].size`, `params.chip.max`).
+/// (`steps[2].size`, `params.chip.max`). Line 0 means the problem is not in the file
+/// (a `--set` value naming no parameter).
 ///
 /// ```
 /// let at = geochip::recipe::Location { file: "r.toml".into(), line: 3, key: "steps[0].op".into() };
@@ -106,7 +107,12 @@ pub struct Location {
 
 impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}", self.file, self.line, self.key)
+        if self.line == 0 {
+            // Not from the file: a `--set` override.
+            write!(f, "{}: {}", self.file, self.key)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.key)
+        }
     }
 }
 
