@@ -50,7 +50,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use ndarray::ArrayD;
+use ndarray::{ArrayD, ArrayViewD};
 use serde_json::{Map, Value, json};
 use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3, ArraySubset};
 pub use zarrs::storage::store::MemoryStore;
@@ -60,7 +60,7 @@ pub use zarrs::storage::{
 };
 use zarrs::storage::{StoreKey, WritableStorageTraits};
 
-use crate::array::{ArrayData, ArrayError, DType, LabeledArray, with_data};
+use crate::array::{ArrayData, ArrayError, DType, Element, LabeledArray, with_data};
 use crate::crs::Crs;
 use crate::grid::{Grid, Window};
 use crate::transform::GeoTransform;
@@ -525,22 +525,63 @@ impl ZarrStore {
         array: &LabeledArray,
         opts: &WriteOptions,
     ) -> Result<(), ZarrError> {
+        let w = self.create_array(
+            path,
+            array.dims(),
+            array.shape(),
+            array.dtype(),
+            array.grid(),
+            opts,
+        )?;
+        let start = vec![0; array.ndim()];
+        with_data!(array.data(), a => w.write_window(&start, a.view()))
+    }
+
+    /// Creates the array at `path` (metadata only; no chunk is written yet) for writing piece
+    /// by piece with [`ZarrWriter::write_window`]: dims, shape and dtype as given, layout and
+    /// attributes as [`ZarrStore::write_array`] describes.
+    ///
+    /// ```
+    /// use geochip::zarr::{WriteOptions, ZarrStore};
+    /// let s = ZarrStore::memory();
+    /// let w = s.create_array("/chips", &["chip", "y", "x"], &[3, 2, 2], geochip::DType::U8, None,
+    ///                        &WriteOptions { chunk_shape: Some(vec![1, 2, 2]), ..Default::default() }).unwrap();
+    /// let chip = ndarray::ArrayD::<u8>::from_elem(ndarray::IxDyn(&[1, 2, 2]), 7);
+    /// w.write_window(&[1, 0, 0], chip.view()).unwrap();
+    /// let back = s.open_array("/chips").unwrap().read().unwrap();
+    /// assert_eq!(back.sum_f64(), 28.0); // chips 0 and 2 are the fill value 0
+    /// ```
+    pub fn create_array<S: AsRef<str>>(
+        &self,
+        path: &str,
+        dims: &[S],
+        shape: &[usize],
+        dtype: DType,
+        grid: Option<&Grid>,
+        opts: &WriteOptions,
+    ) -> Result<ZarrWriter, ZarrError> {
         let layout = |problem: String| ZarrError::Layout {
             store: self.name.clone(),
             path: path.to_owned(),
             problem,
         };
-        let shape = array.shape();
+        let dims: Vec<&str> = dims.iter().map(AsRef::as_ref).collect();
+        if dims.len() != shape.len() {
+            return Err(layout(format!(
+                "{} dim names {dims:?} for shape {shape:?}",
+                dims.len()
+            )));
+        }
         let chunk = opts
             .chunk_shape
             .clone()
-            .unwrap_or_else(|| default_chunk_shape(array.dims(), shape));
+            .unwrap_or_else(|| default_chunk_shape(&dims, shape));
         if chunk.len() != shape.len() || chunk.contains(&0) {
             return Err(layout(format!(
                 "chunk shape {chunk:?} does not fit an array of shape {shape:?} (one positive size per dim)"
             )));
         }
-        let fill = fill_value_json(array.dtype(), opts.fill_value).map_err(layout)?;
+        let fill = fill_value_json(dtype, opts.fill_value).map_err(layout)?;
         let mut codecs = vec![json!({"name": "bytes", "configuration": {"endian": "little"}})];
         codecs.extend(opts.compression.codec());
         let (grid_shape, codecs) = match &opts.shard_shape {
@@ -567,7 +608,17 @@ impl ZarrStore {
         };
         let mut attributes = opts.attributes.clone();
         let parent = parent_of(path);
-        if let Some(grid) = array.grid() {
+        if let Some(grid) = grid {
+            let fits = matches!(
+                (dims.iter().position(|d| *d == "y"), dims.iter().position(|d| *d == "x")),
+                (Some(yi), Some(xi)) if shape[yi] == grid.height && shape[xi] == grid.width
+            );
+            if !fits {
+                return Err(layout(format!(
+                    "a grid of {}x{} (rows x cols) does not fit dims {dims:?} with shape {shape:?}",
+                    grid.height, grid.width
+                )));
+            }
             attributes.extend(grid_attributes(grid));
             if parent.is_some() {
                 attributes.insert("grid_mapping".into(), json!(SPATIAL_REF));
@@ -578,39 +629,34 @@ impl ZarrStore {
             "zarr_format": 3,
             "node_type": "array",
             "shape": shape,
-            "data_type": array.dtype().name(),
+            "data_type": dtype.name(),
             "chunk_grid": {"name": "regular", "configuration": {"chunk_shape": grid_shape}},
             "chunk_key_encoding": {"name": "default", "configuration": {"separator": "/"}},
             "fill_value": fill,
             "codecs": codecs,
             "attributes": attributes,
-            "dimension_names": array.dims(),
+            "dimension_names": dims,
         });
         let meta: ArrayMetadataV3 =
             serde_json::from_value(meta).map_err(|e| self.create_err(path, e))?;
-        let zarray = Array::new_with_metadata(
+        let array = Array::new_with_metadata(
             self.storage.clone(),
             &node_path(path),
             ArrayMetadata::V3(meta),
         )
         .map_err(|e| self.create_err(path, e))?;
-        zarray
+        array
             .store_metadata()
             .map_err(|e| self.create_err(path, e))?;
-        if !array.is_empty() {
-            let all = ArraySubset::new_with_shape(shape.iter().map(|v| *v as u64).collect());
-            with_data!(array.data(), a => zarray.store_array_subset(&all, a)).map_err(|e| {
-                ZarrError::Data {
-                    store: self.name.clone(),
-                    path: path.to_owned(),
-                    message: e.to_string(),
-                }
-            })?;
-        }
-        if let (Some(grid), Some(parent)) = (array.grid(), parent) {
+        if let (Some(grid), Some(parent)) = (grid, parent) {
             self.write_spatial_ref(&parent, grid)?;
         }
-        Ok(())
+        Ok(ZarrWriter {
+            array,
+            store: self.name.clone(),
+            path: path.to_owned(),
+            dtype,
+        })
     }
 
     /// Writes the 0-d `spatial_ref` array of group `group` (rioxarray's grid-mapping variable:
@@ -669,6 +715,83 @@ impl ZarrStore {
     pub fn open_array(&self, path: &str) -> Result<ZarrArray, ZarrError> {
         let storage: ReadableStorage = self.storage.clone();
         ZarrArray::open(storage, &self.name, path)
+    }
+}
+
+/// An array being written (from [`ZarrStore::create_array`]).
+pub struct ZarrWriter {
+    array: Array<dyn ReadableWritableListableStorageTraits>,
+    store: String,
+    path: String,
+    dtype: DType,
+}
+
+impl fmt::Debug for ZarrWriter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ZarrWriter")
+            .field("store", &self.store)
+            .field("path", &self.path)
+            .field("shape", &self.array.shape())
+            .finish()
+    }
+}
+
+impl ZarrWriter {
+    /// Writes `data` at offset `start` (per dim): chunks it covers whole are encoded and stored;
+    /// chunks it covers in part are read, merged and re-encoded. Its dtype must be the array's.
+    ///
+    /// ```
+    /// use geochip::zarr::{WriteOptions, ZarrStore};
+    /// let s = ZarrStore::memory();
+    /// let w = s.create_array("/a", &["x"], &[4], geochip::DType::F32, None, &WriteOptions::default()).unwrap();
+    /// let part = ndarray::arr1(&[1.0f32, 2.0]).into_dyn();
+    /// w.write_window(&[2], part.view()).unwrap();
+    /// assert!(w.write_window(&[3], part.view()).is_err()); // past the end
+    /// let bad = ndarray::arr1(&[1u8]).into_dyn();
+    /// assert!(w.write_window(&[0], bad.view()).is_err()); // uint8 into float32
+    /// ```
+    pub fn write_window<T>(&self, start: &[usize], data: ArrayViewD<'_, T>) -> Result<(), ZarrError>
+    where
+        T: Element + zarrs::array::Element,
+    {
+        let err = |problem: String| ZarrError::Layout {
+            store: self.store.clone(),
+            path: self.path.clone(),
+            problem,
+        };
+        if T::DTYPE != self.dtype {
+            return Err(err(format!(
+                "cannot write {} data into a {} array",
+                T::DTYPE,
+                self.dtype
+            )));
+        }
+        let full = self.array.shape();
+        let shape = data.shape();
+        let fits = start.len() == full.len()
+            && shape.len() == full.len()
+            && (0..full.len())
+                .all(|i| start[i].checked_add(shape[i]).is_some_and(|e| e as u64 <= full[i]));
+        if !fits {
+            return Err(err(format!(
+                "window start {start:?} shape {shape:?} does not lie inside the array's shape {full:?}"
+            )));
+        }
+        if data.is_empty() {
+            return Ok(());
+        }
+        let subset = ArraySubset::new_with_start_shape(
+            start.iter().map(|v| *v as u64).collect(),
+            shape.iter().map(|v| *v as u64).collect(),
+        )
+        .map_err(|e| err(e.to_string()))?;
+        self.array
+            .store_array_subset(&subset, &data)
+            .map_err(|e| ZarrError::Data {
+                store: self.store.clone(),
+                path: self.path.clone(),
+                message: e.to_string(),
+            })
     }
 }
 

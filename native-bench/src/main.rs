@@ -8,6 +8,7 @@ mod read;
 mod run;
 mod slice;
 mod stack;
+mod zarr_io;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -70,9 +70,13 @@ pub struct RasterizeArgs {
     /// Fail on the first invalid shape or out-of-range value instead of skipping it.
     #[arg(long)]
     pub strict: bool,
-    /// Output file: `.npy` or `.tif`/`.tiff` (georeferenced).
+    /// Output file: `.npy`, `.tif`/`.tiff` (georeferenced) or a `.zarr` store (Zarr v3: a
+    /// group with the 2-D array `labels`, dims y/x, georeferenced by attributes).
     #[arg(long)]
     pub out: PathBuf,
+    /// Zarr output layout (`.zarr` only).
+    #[command(flatten)]
+    pub zarr: crate::zarr_io::ZarrOpts,
     /// Overwrite the output file if it exists.
     #[arg(long)]
     pub force: bool,
@@ -137,12 +141,13 @@ pub fn run(args: &RasterizeArgs) -> anyhow::Result<()> {
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase)
         .unwrap_or_default();
-    if !matches!(ext.as_str(), "npy" | "tif" | "tiff") {
+    if !matches!(ext.as_str(), "npy" | "tif" | "tiff" | "zarr") {
         bail!(
-            "{}: output must end in .npy, .tif or .tiff",
+            "{}: output must end in .npy, .tif, .tiff or .zarr",
             args.out.display()
         );
     }
+    let zarr_opts = args.zarr.write_options()?;
     if args.out.exists() && !args.force {
         bail!("{}: exists (use --force to overwrite)", args.out.display());
     }
@@ -186,6 +191,15 @@ pub fn run(args: &RasterizeArgs) -> anyhow::Result<()> {
     }
     if ext == "npy" {
         write_npy(&args.out, &array, args.force)?;
+    } else if ext == "zarr" {
+        let out = crate::zarr_io::ZarrOut::create(&args.out, args.force)?;
+        out.store().create_group("/", serde_json::Map::new())?;
+        let array = match array.grid() {
+            Some(_) => array.clone(),
+            None => array.clone().with_grid(grid.clone())?,
+        };
+        out.store().write_array("/labels", &array, &zarr_opts)?;
+        out.commit()?;
     } else {
         write_geotiff(&args.out, &array, &grid, args.force)?;
     }

@@ -209,3 +209,72 @@ fn bad_input_is_reported_not_panicked() {
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("feature 1"));
 }
+
+#[test]
+fn zarr_output_is_georeferenced_and_matches_rasterio() {
+    let dir = common::scratch("cli-rasterize", "zarr");
+    let out = dir.join("labels.zarr");
+    let o = out.to_str().unwrap();
+    let args = [
+        "rasterize",
+        "--shapes",
+        "tests/fixtures/rasterize/multipolygon_overlap.geojson",
+        "--value-property",
+        "value",
+        "--width",
+        "10",
+        "--height",
+        "10",
+        "--transform",
+        "10,0,1000,0,-10,1100",
+        "--crs",
+        "EPSG:32633",
+        "--all-touched",
+        "--merge",
+        "add",
+        "--dtype",
+        "uint8",
+        "--chunks",
+        "4,4",
+        "--out",
+        o,
+    ];
+    common::ok(&geochip(&args));
+    let labels = common::zarr_store(&out).open_array("/labels").unwrap();
+    assert_eq!(labels.dims(), &["y", "x"]);
+    let grid = labels.grid().unwrap();
+    assert_eq!(
+        grid.transform.to_affine(),
+        [10.0, 0.0, 1000.0, 0.0, -10.0, 1100.0]
+    );
+    assert_eq!(grid.crs, Some(geochip::Crs::Epsg(32633)));
+    let a = labels.read().unwrap();
+    assert_eq!(
+        a.data().to_le_bytes(),
+        expected("multipolygon_overlap", true, "add")
+    );
+    // rioxarray's grid-mapping variable sits beside it.
+    let sref = common::zarr_store(&out).open_array("/spatial_ref").unwrap();
+    assert_eq!(
+        sref.attributes()["GeoTransform"],
+        "1000.0 10.0 0.0 1100.0 0.0 -10.0"
+    );
+    // Refused without --force, the store untouched; --force replaces it.
+    let before = std::fs::read(out.join("labels/c/0/0")).unwrap();
+    common::fails_with(&geochip(&args), "--force");
+    assert_eq!(std::fs::read(out.join("labels/c/0/0")).unwrap(), before);
+    let mut forced = args.to_vec();
+    forced.extend(["--force", "--compression", "none"]);
+    common::ok(&geochip(&forced));
+    assert_eq!(std::fs::read(out.join("labels/c/0/0")).unwrap().len(), 16);
+    common::fails_with(
+        &geochip(
+            &[
+                &args[..args.len() - 2],
+                &["--compression", "lz4", "--out", o, "--force"],
+            ]
+            .concat(),
+        ),
+        "--compression",
+    );
+}

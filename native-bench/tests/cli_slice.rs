@@ -3,7 +3,9 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+
+mod common;
+use common::{fails_with, geochip, ok, repo, zarr_store};
 
 use geochip::slice::Selector;
 use ndarray::{ArrayD, IxDyn};
@@ -31,27 +33,9 @@ struct Plan {
     batches: Vec<RefBatch>,
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf()
-}
-
-fn geochip(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_geochip"))
-        .args(args)
-        .current_dir(repo())
-        .output()
-        .unwrap()
-}
-
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("geochip-cli-slice-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("cli-slice", name)
 }
 
 /// The reference input: int32 arange of shape (3, 37, 53).
@@ -205,4 +189,221 @@ fn bad_input_names_the_argument() {
     ]);
     assert!(!o.status.success());
     assert!(String::from_utf8_lossy(&o.stderr).contains("--dims"));
+}
+
+/// The arange cube as a georeferenced Zarr store (dims time/y/x, chunks 1x16x16, zstd).
+fn arange_zarr(dir: &Path) -> PathBuf {
+    let a = geochip::LabeledArray::arange_i32(&["time", "y", "x"], &[3, 37, 53])
+        .unwrap()
+        .with_grid(
+            geochip::Grid::new(
+                geochip::GeoTransform::from_affine([30.0, 0.0, 300000.0, 0.0, -30.0, 4000000.0]),
+                53,
+                37,
+                Some(geochip::Crs::Epsg(32633)),
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let path = dir.join("cube.zarr");
+    std::fs::create_dir_all(&path).unwrap();
+    let store = zarr_store(&path);
+    store.create_group("/", serde_json::Map::new()).unwrap();
+    let opts = geochip::zarr::WriteOptions {
+        chunk_shape: Some(vec![1, 16, 16]),
+        compression: geochip::zarr::Compression::Zstd { level: 1 },
+        ..Default::default()
+    };
+    store.write_array("/cube", &a, &opts).unwrap();
+    path
+}
+
+#[test]
+fn zarr_output_holds_the_chips_and_their_transforms() {
+    let dir = scratch("zarr-out");
+    let npy = arange_npy(&dir);
+    let base = [
+        "slice",
+        &npy,
+        "--dims",
+        "time,y,x",
+        "--input-dims",
+        "y=16,x=16",
+        "--batch-size",
+        "4",
+        "--transform",
+        "30,0,300000,0,-30,4000000",
+        "--crs",
+        "EPSG:32633",
+    ];
+    let npy_out = dir.join("chips");
+    ok(&geochip(
+        &[&base[..], &["--out", npy_out.to_str().unwrap()]].concat(),
+    ));
+    let zarr = dir.join("chips.zarr");
+    let z = zarr.to_str().unwrap();
+    // Sharded: shards of 4 chips, chunks of 1 chip, gzip.
+    let args = [
+        &base[..],
+        &[
+            "--out",
+            z,
+            "--shards",
+            "4,3,16,16",
+            "--compression",
+            "gzip:1",
+        ],
+    ]
+    .concat();
+    ok(&geochip(&args));
+    let chips = zarr_store(&zarr).open_array("/chips").unwrap();
+    assert_eq!(chips.dims(), &["chip", "time", "y", "x"]);
+    assert_eq!(chips.shape(), vec![6, 3, 16, 16]);
+    // Chips 4 and 5 equal the second .npy batch.
+    let b1: ndarray::ArrayD<i32> = ndarray_npy::read_npy(npy_out.join("batch_000001.npy")).unwrap();
+    let w = chips.read_window(&[4, 0, 0, 0], &[2, 3, 16, 16]).unwrap();
+    assert_eq!(w.data(), &geochip::ArrayData::from(b1));
+    let attrs = chips.attributes();
+    assert_eq!(attrs["proj:code"], "EPSG:32633");
+    assert_eq!(
+        attrs["geochip:chip_ids"],
+        serde_json::json!([0, 1, 2, 3, 4, 5])
+    );
+    assert_eq!(
+        attrs["geochip:chip_transforms"][4],
+        serde_json::json!([30.0, 0.0, 300480.0, 0.0, -30.0, 3999520.0])
+    );
+    let side: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(zarr.join("chips.json")).unwrap()).unwrap();
+    assert_eq!(side["batches"][1]["chip_offset"], 4);
+    assert_eq!(side["batches"][1]["chips"][0]["id"], 4);
+    // Never overwritten without --force; no temporary store left behind either way.
+    fails_with(&geochip(&args), "--force");
+    let mut forced = args.clone();
+    forced.push("--force");
+    ok(&geochip(&forced));
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // A layout that does not fit the chips fails before anything is written.
+    let bad = dir.join("bad.zarr");
+    fails_with(
+        &geochip(
+            &[
+                &base[..],
+                &[
+                    "--out",
+                    bad.to_str().unwrap(),
+                    "--shards",
+                    "3,3,16,16",
+                    "--chunks",
+                    "2,3,16,16",
+                ],
+            ]
+            .concat(),
+        ),
+        "whole multiple",
+    );
+    assert!(!bad.exists());
+}
+
+#[test]
+fn zarr_input_gives_dims_and_grid() {
+    let dir = scratch("zarr-in");
+    let npy = arange_npy(&dir);
+    let store = arange_zarr(&dir);
+    let s = store.to_str().unwrap();
+    // Same plan as the .npy with the same dims.
+    let from_npy = plan(&[
+        "slice",
+        &npy,
+        "--dims",
+        "time,y,x",
+        "--input-dims",
+        "y=10,x=12",
+        "--overlap",
+        "y=3,x=5",
+        "--plan",
+    ]);
+    let from_zarr = plan(&[
+        "slice",
+        s,
+        "--input-dims",
+        "y=10,x=12",
+        "--overlap",
+        "y=3,x=5",
+        "--plan",
+    ]);
+    assert_eq!(from_zarr.len, from_npy.len);
+    let sel = |p: Plan| {
+        p.batches
+            .into_iter()
+            .map(|b| b.selectors)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(sel(from_zarr), sel(from_npy));
+    // Chips from the store carry the store's grid without --transform.
+    let out = dir.join("chips");
+    ok(&geochip(&[
+        "slice",
+        s,
+        "--array",
+        "/cube",
+        "--input-dims",
+        "y=16,x=16",
+        "--out",
+        out.to_str().unwrap(),
+    ]));
+    let side: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("chips.json")).unwrap()).unwrap();
+    let chip = &side["batches"][4]["chips"][0];
+    assert_eq!(
+        chip["transform"],
+        serde_json::json!([30.0, 0.0, 300480.0, 0.0, -30.0, 3999520.0])
+    );
+    assert_eq!(chip["crs"], "EPSG:32633");
+    let a: ndarray::ArrayD<i32> = ndarray_npy::read_npy(out.join("batch_000004.npy")).unwrap();
+    assert_eq!(a[[0, 0, 0]], 16 * 53 + 16);
+    // Mismatched --dims, a missing array, and a truncated chunk are named.
+    fails_with(
+        &geochip(&[
+            "slice",
+            s,
+            "--dims",
+            "t,y,x",
+            "--input-dims",
+            "y=4",
+            "--plan",
+        ]),
+        "dimension_names",
+    );
+    fails_with(
+        &geochip(&[
+            "slice",
+            s,
+            "--array",
+            "nope",
+            "--input-dims",
+            "y=4",
+            "--plan",
+        ]),
+        "no Zarr array at 'nope'",
+    );
+    let chunk = store.join("cube/c/2/1/0");
+    let bytes = std::fs::read(&chunk).unwrap();
+    std::fs::write(&chunk, &bytes[..bytes.len() / 3]).unwrap();
+    fails_with(
+        &geochip(&[
+            "slice",
+            s,
+            "--input-dims",
+            "y=16,x=16",
+            "--out",
+            dir.join("c2").to_str().unwrap(),
+        ]),
+        "chunk 'cube/c/2/1/0'",
+    );
 }

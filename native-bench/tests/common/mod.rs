@@ -19,3 +19,37 @@ pub fn geochip(args: &[&str]) -> Output {
         .output()
         .expect("the geochip binary runs")
 }
+
+/// A fresh, empty scratch directory for one test (`prefix` names the test file).
+#[allow(dead_code)] // each test binary uses a subset of these helpers
+pub fn scratch(prefix: &str, name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("geochip-{prefix}-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+/// Asserts the command succeeded, printing its stderr otherwise.
+#[allow(dead_code)]
+pub fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Asserts the command failed with `needle` in its stderr.
+#[allow(dead_code)]
+pub fn fails_with(out: &Output, needle: &str) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, got success");
+    assert!(err.contains(needle), "stderr lacks {needle:?}: {err}");
+}
+
+/// A Zarr store on disk, opened through the core's Zarr layer.
+#[allow(dead_code)]
+pub fn zarr_store(path: &std::path::Path) -> geochip::zarr::ZarrStore {
+    let fs = zarrs_filesystem::FilesystemStore::new(path).expect("a Zarr store directory");
+    geochip::zarr::ZarrStore::new(path.display().to_string(), std::sync::Arc::new(fs))
+}
