@@ -7,9 +7,14 @@
 
 mod burning;
 mod slicing;
+mod stacking;
 
 pub use burning::{BurnLessonAnswer, BurnLessonInput, burning_lesson};
 pub use slicing::{SliceLessonAnswer, SliceLessonInput, slicing_lesson};
+pub use stacking::{
+    FetchRequest, SessionStep, SourceReader, StackLessonAnswer, StackLessonInput,
+    StackLessonSession, stacking_lesson,
+};
 
 use crate::crs::{Crs, CrsError};
 use crate::grid::{Grid, GridError, PixelAnchor};
@@ -93,6 +98,19 @@ pub enum LessonError {
         /// What to change.
         hint: &'static str,
     },
+    /// A choice that is not one of the options.
+    #[error("{field}: '{text}' is not one of {choices}")]
+    UnknownChoice {
+        /// The field's name.
+        field: &'static str,
+        /// What was given.
+        text: String,
+        /// The accepted values.
+        choices: &'static str,
+    },
+    /// The catalog or the stacking options are invalid, or an asset could not be read.
+    #[error(transparent)]
+    Stack(#[from] crate::stack::StackError),
     /// The input holds nothing the lesson can use.
     #[error("{what}: {reason}")]
     Empty {

@@ -249,7 +249,7 @@ fn same_value(a: f64, b: f64) -> bool {
 
 /// The asset key and 0-based band index of output band `name` in `item` (odc: asset keys,
 /// `asset.N` for multi-band assets, eo:bands common names).
-fn resolve_band(item: &Item, name: &str, mode: StackMode) -> Option<(String, usize)> {
+pub(crate) fn resolve_band(item: &Item, name: &str, mode: StackMode) -> Option<(String, usize)> {
     if item.asset(name).is_ok() {
         return Some((name.to_owned(), 0));
     }

@@ -22,6 +22,7 @@
 mod grid;
 mod load;
 
+pub(crate) use load::resolve_band;
 pub use load::{
     AssetError, AssetErrorKind, AssetRaster, AssetReader, LoadOptions, Stack, load, mosaic,
 };
