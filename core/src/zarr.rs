@@ -770,8 +770,11 @@ impl ZarrWriter {
         let shape = data.shape();
         let fits = start.len() == full.len()
             && shape.len() == full.len()
-            && (0..full.len())
-                .all(|i| start[i].checked_add(shape[i]).is_some_and(|e| e as u64 <= full[i]));
+            && (0..full.len()).all(|i| {
+                start[i]
+                    .checked_add(shape[i])
+                    .is_some_and(|e| e as u64 <= full[i])
+            });
         if !fits {
             return Err(err(format!(
                 "window start {start:?} shape {shape:?} does not lie inside the array's shape {full:?}"

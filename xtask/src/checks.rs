@@ -236,6 +236,10 @@ pub fn run_all(ws: &Workspace) -> Result<()> {
         ),
         ("dependency boundary", Box::new(|| boundary(ws))),
         (
+            "zarr-python",
+            Box::new(|| crate::zarr_python::zarr_python(ws)),
+        ),
+        (
             "wasm tests in Chromium",
             Box::new(|| wasm_browser_tests(ws, &tools, &browser)),
         ),

@@ -19,6 +19,7 @@ mod metrics;
 mod offline;
 mod serve;
 mod tools;
+mod zarr_python;
 
 use std::path::PathBuf;
 
@@ -41,6 +42,8 @@ commands:
                                      <target>/geochip-handout.pdf (--force: replace FILE)
   boundary                           check the core's dependency boundary (no bindings,
                                      no GPU crates, no C) only
+  zarr-python                        write Zarr stores natively and check them with
+                                     zarr-python (pinned, in a venv under the target dir)
   tools                              install the missing tools and print where they are
 
 environment:
@@ -87,6 +90,7 @@ fn run() -> Result<()> {
         }
         "test" => checks::run_all(&ws)?,
         "boundary" => checks::boundary(&ws)?,
+        "zarr-python" => zarr_python::zarr_python(&ws)?,
         "lessons" => {
             let dir = build::book(&ws, None)?;
             let browser = tools::ensure_browser()?;
