@@ -188,6 +188,35 @@ fn cookbooks(ws: &Workspace) -> Result<()> {
     Ok(())
 }
 
+/// The CUDA/GDS code compiles, is lint-clean, and its tests pass (printing "skipped: <reason>"
+/// where there is no GPU): cudarc loads libcuda at run time, so no CUDA is needed to build.
+fn gpu_features(ws: &Workspace) -> Result<()> {
+    let features = ["-p", "geochip-bench", "--features", "cuda,gds"];
+    run_cmd(ws.cargo().arg("clippy").args(features).args([
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    run_cmd(ws.cargo().arg("test").args(features))
+}
+
+/// The mpi feature builds against the system MPI and `mpirun -np 2` aggregates two ranks
+/// (installs Debian's openmpi-bin, libopenmpi-dev and libclang-dev when missing, as root).
+fn mpi(ws: &Workspace) -> Result<()> {
+    tools::ensure_mpi()?;
+    run_cmd(ws.cargo().args([
+        "test",
+        "-p",
+        "geochip-bench",
+        "--features",
+        "mpi",
+        "--test",
+        "cli_bench",
+        "mpi_",
+    ]))
+}
+
 /// Runs every step, reports each, and fails if any failed.
 pub fn run_all(ws: &Workspace) -> Result<()> {
     let start = Instant::now();
@@ -235,6 +264,8 @@ pub fn run_all(ws: &Workspace) -> Result<()> {
             }),
         ),
         ("dependency boundary", Box::new(|| boundary(ws))),
+        ("gpu features build", Box::new(|| gpu_features(ws))),
+        ("mpi", Box::new(|| mpi(ws))),
         (
             "zarr-python",
             Box::new(|| crate::zarr_python::zarr_python(ws)),

@@ -14,6 +14,7 @@
 mod browser;
 mod build;
 mod checks;
+mod compare;
 mod handout;
 mod metrics;
 mod offline;
@@ -45,6 +46,9 @@ commands:
   zarr-python                        write Zarr stores natively and check them with
                                      zarr-python (pinned, in a venv under the target dir)
   tools                              install the missing tools and print where they are
+  compare [--quick] [--repeats N]    time geochip and the Python anchors (xbatcher, rasterio;
+                                     pinned, in a venv under the target dir) on the same
+                                     inputs in one run and print a side-by-side table
 
 environment:
   GEOCHIP_TOOLS    install wasm-bindgen-cli and mdbook under this directory (its bin/),
@@ -103,6 +107,18 @@ fn run() -> Result<()> {
             let force = rest.iter().any(|a| a == "--force");
             let build = !rest.iter().any(|a| a == "--no-build");
             handout::handout(&ws, out, force, build)?;
+        }
+        "compare" => {
+            let repeats: usize = flag_value(&rest, "--repeats")?
+                .map(|r| {
+                    r.parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .with_context(|| format!("--repeats: '{r}' is not a positive count"))
+                })
+                .transpose()?
+                .unwrap_or(3);
+            compare::compare(&ws, rest.iter().any(|a| a == "--quick"), repeats)?;
         }
         "tools" => {
             let t = tools::ensure_all(&ws)?;

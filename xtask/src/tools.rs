@@ -266,3 +266,52 @@ pub fn ensure_browser() -> Result<Browser> {
         chromedriver,
     })
 }
+
+/// The system MPI (for `geochip-bench --features mpi`): `mpirun` and `mpicc` (Debian's
+/// openmpi-bin, libopenmpi-dev) plus libclang (libclang-dev) for the mpi crate's bindgen;
+/// installed with apt-get when missing and root.
+pub fn ensure_mpi() -> Result<()> {
+    let libclang = || {
+        Command::new("ldconfig")
+            .arg("-p")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("libclang"))
+            || std::fs::read_dir("/usr/lib")
+                .into_iter()
+                .flatten()
+                .flatten()
+                .any(|e| {
+                    e.file_name().to_string_lossy().starts_with("llvm-")
+                        && e.path().join("lib/libclang.so").exists()
+                })
+    };
+    let present = || which("mpirun").is_some() && which("mpicc").is_some() && libclang();
+    if present() {
+        return Ok(());
+    }
+    let packages = ["openmpi-bin", "libopenmpi-dev", "libclang-dev"];
+    let install = format!(
+        "apt-get update && apt-get install -y {}",
+        packages.join(" ")
+    );
+    if !is_root() {
+        bail!(
+            "MPI (mpirun, mpicc) or libclang is missing; install them with: sudo sh -c '{install}'"
+        );
+    }
+    println!(
+        "xtask: MPI or libclang missing; installing Debian's {}",
+        packages.join(", ")
+    );
+    run_cmd(Command::new("apt-get").arg("update"))?;
+    run_cmd(
+        Command::new("apt-get")
+            .args(["install", "-y", "--no-install-recommends"])
+            .args(packages)
+            .env("DEBIAN_FRONTEND", "noninteractive"),
+    )?;
+    if !present() {
+        bail!("MPI or libclang still missing after `{install}`");
+    }
+    Ok(())
+}
