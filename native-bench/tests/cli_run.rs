@@ -73,14 +73,16 @@ output = "stats.csv"
 "#;
 
 #[test]
-fn labels_for_chips_matches_its_recorded_checksums() {
-    let out = geochip(&["run", "cookbooks/labels-for-chips", "--check", "--quiet"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("6 outputs match the recorded checksums"),
-        "{text}"
-    );
+fn cookbooks_match_their_recorded_checksums() {
+    for (name, outputs) in [("labels-for-chips", 6), ("chips-from-stac", 43)] {
+        let out = geochip(&["run", &format!("cookbooks/{name}"), "--check", "--quiet"]);
+        assert!(out.status.success(), "{name}: {}", stderr(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains(&format!("{outputs} outputs match the recorded checksums")),
+            "{text}"
+        );
+    }
 }
 
 #[test]

@@ -35,9 +35,10 @@
 //! Step ops ([`StepOp`]): `shapes` (read WKT/GeoJSON), `grid` (explicit, or the bounds of
 //! shapes at a resolution), `rasterize` (burn or exact coverage), `slice` (aligned chips of
 //! several arrays), `stac` (STAC items), `stats` (a table), `checksum` (a table of SHA-256),
-//! `plot` (a [`PlotSpec`] rendered by the caller's renderer). `stack` and `write` are known
-//! but refused by the validator until the stacking pipeline and the Zarr layer exist in the
-//! core ([`RecipeError::NotAvailable`]).
+//! `plot` (a [`PlotSpec`] rendered by the caller's renderer), `stack` (STAC items into a
+//! `(time, band, y, x)` cube with [`crate::stack::load`], assets read as COGs through the
+//! [`FileSource`]). `write` (Zarr) is known but refused by the validator until it is wired
+//! ([`RecipeError::NotAvailable`]).
 //!
 //! Every problem in a recipe is a [`RecipeError`] naming the file, the line and the key.
 //!

@@ -545,6 +545,11 @@ fn op_rules(ctx: &Ctx<'_>, step: &Step) -> Result<(), RecipeError> {
             });
         }
     }
+    if step.op == StepOp::Write && step.output.is_none() {
+        return Err(RecipeError::MissingKey {
+            at: ctx.at(step.line, step.key("output")),
+        });
+    }
     if step.op == StepOp::Slice
         && let Some(Arg::Refs(r)) = step.arg("arrays")
         && r.is_empty()

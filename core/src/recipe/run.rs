@@ -10,8 +10,14 @@ use super::schema::{Arg, Step, StepOp};
 use super::table::{Cell, Table, npy_bytes};
 use super::{Bindings, ParamValue, Recipe, RecipeError};
 use crate::array::with_data;
+use crate::cog::{ByteSource, Cog, MemorySource};
 use crate::rasterize::{self, RasterizeOptions, Rasterizer, ReadOptions, Shape};
 use crate::slice::{BatchGenerator, EdgePolicy, SlicePlan, SliceSpec};
+use crate::stac::Item;
+use crate::stack::{
+    AssetError, AssetRaster, AssetReader, CrsChoice, GridParams, GroupBy, LoadOptions, StackMode,
+};
+use crate::warp::Resampling;
 use crate::{ArrayData, Crs, DType, GeoTransform, Grid, LabeledArray, sha256_hex};
 
 /// Where a recipe's input files come from: a directory natively, `fetch` in a browser, a
@@ -20,6 +26,14 @@ use crate::{ArrayData, Crs, DType, GeoTransform, Grid, LabeledArray, sha256_hex}
 pub trait FileSource {
     /// The whole file.
     fn read(&self, path: &str) -> Result<Vec<u8>, String>;
+
+    /// The file as a byte-range source (what the COG reader of the `stack` step reads tiles
+    /// from). The default reads the whole file into memory; sources with real range reads
+    /// (local files, HTTP) override it.
+    fn open(&self, path: &str) -> Result<Box<dyn ByteSource>, AssetError> {
+        let bytes = self.read(path).map_err(AssetError::not_found)?;
+        Ok(Box::new(MemorySource::new(path, bytes)))
+    }
 }
 
 /// Files held in memory: `(path, bytes)` pairs.
@@ -109,6 +123,8 @@ pub enum OutputValue {
     Table(Table),
     /// JSON text (a grid).
     Json(String),
+    /// A file of a store (a Zarr key's bytes).
+    File(Vec<u8>),
 }
 
 /// One output of a run.
@@ -133,6 +149,7 @@ impl Output {
             OutputValue::Svg { svg, .. } => svg.clone().into_bytes(),
             OutputValue::Table(t) => t.to_csv().into_bytes(),
             OutputValue::Json(j) => j.clone().into_bytes(),
+            OutputValue::File(b) => b.clone(),
         };
         Output {
             name,
@@ -150,6 +167,7 @@ impl Output {
             OutputValue::Svg { .. } => "svg",
             OutputValue::Table(_) => "table",
             OutputValue::Json(_) => "json",
+            OutputValue::File(_) => "file",
         }
     }
 }
@@ -196,9 +214,13 @@ enum Value {
     Grid(Grid),
     Array(LabeledArray),
     Chips(Vec<(String, LabeledArray)>),
-    Items(Vec<crate::stac::Item>),
+    /// Items and the directory of their STAC file (asset hrefs are relative to it).
+    Items(Vec<Item>, String),
     Table(Table),
     Plot(PlotSpec, String),
+    /// Files of a store: `(key, bytes)`, sorted by key.
+    #[cfg_attr(not(feature = "zarr"), allow(dead_code))]
+    Files(Vec<(String, Vec<u8>)>),
 }
 
 type ProgressFn<'a> = Box<dyn FnMut(&Progress) + 'a>;
@@ -333,7 +355,9 @@ impl<'a> Runtime<'a> {
             StepOp::Stac => {
                 let text = self.text(cx, "path")?;
                 let items = crate::stac::parse_items(&text).map_err(|e| cx.fail(e))?;
-                Ok(Value::Items(items))
+                let path = cx.path("path")?;
+                let dir = path.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+                Ok(Value::Items(items, dir))
             }
             StepOp::Stats => cx.stats(),
             StepOp::Checksum => cx.checksum(),
@@ -345,8 +369,12 @@ impl<'a> Runtime<'a> {
                 let svg = r.render(&spec).map_err(|e| cx.fail(e))?;
                 Ok(Value::Plot(spec, svg))
             }
-            op @ (StepOp::Stack | StepOp::Write) => Err(cx.fail(format!(
-                "{} is not available yet: {}",
+            StepOp::Stack => self.stack(cx),
+            #[cfg(feature = "zarr")]
+            StepOp::Write => cx.write(),
+            #[cfg(not(feature = "zarr"))]
+            op @ StepOp::Write => Err(cx.fail(format!(
+                "{} is not available: {}",
                 op.name(),
                 op.not_available().unwrap_or("")
             ))),
@@ -360,6 +388,53 @@ impl<'a> Runtime<'a> {
             .read(&path)
             .map_err(|e| cx.fail(format!("{key}: {e}")))?;
         String::from_utf8(bytes).map_err(|_| cx.fail(format!("{path}: not UTF-8 text")))
+    }
+
+    fn stack(&self, cx: &StepCx<'_>) -> Result<Value, RunError> {
+        let (_, v) = cx.one("items")?;
+        let Value::Items(items, dir) = v else {
+            return Err(cx.fail("items: not STAC items"));
+        };
+        let bad = |key: &str, e: crate::stack::StackError| cx.fail(format!("{key}: {e}"));
+        let mut params = GridParams::default();
+        if let Some(m) = cx.string("mode")? {
+            params.mode = m.parse::<StackMode>().map_err(|e| bad("mode", e))?;
+        }
+        if let Some(b) = cx.string("bands")? {
+            params.bands = Some(b.split(',').map(|s| s.trim().to_owned()).collect());
+        }
+        if let Some(c) = cx.string("crs")? {
+            params.crs = Some(c.parse::<CrsChoice>().map_err(|e| bad("crs", e))?);
+        }
+        if let Some(r) = cx.float("resolution")? {
+            params.resolution = Some((r, r));
+        }
+        params.groupby = match cx.string("groupby")?.as_deref() {
+            Some("solar_day") => GroupBy::SolarDay,
+            Some("id") => GroupBy::Id,
+            _ => GroupBy::Time,
+        };
+        let opts = LoadOptions {
+            resampling: match cx.string("resampling")?.as_deref() {
+                Some("bilinear") => Resampling::Bilinear,
+                Some("average") => Resampling::Average,
+                _ => Resampling::Nearest,
+            },
+            dtype: match cx.string("dtype")? {
+                Some(d) => Some(d.parse::<DType>().map_err(|e| cx.fail(e))?),
+                None => None,
+            },
+            nodata: cx.float("nodata")?,
+            ..LoadOptions::default()
+        };
+        let mut reader = Assets {
+            files: self.files,
+            dir: dir.clone(),
+            opened: Vec::new(),
+        };
+        let cube = crate::stack::load(items, &params, &opts, &mut reader, &mut |_, _| {})
+            .map_err(|e| cx.fail(e))?;
+        Ok(Value::Array(cube.array))
     }
 
     fn shapes(&self, cx: &StepCx<'_>) -> Result<Value, RunError> {
@@ -538,7 +613,7 @@ impl StepCx<'_> {
                     .map_err(|e| self.fail(format!("grid JSON: {e}")))?;
                 push(out, name.to_owned(), OutputValue::Json(text + "\n"));
             }
-            Value::Items(items) => {
+            Value::Items(items, _) => {
                 let rows = items
                     .iter()
                     .map(|it| {
@@ -554,6 +629,15 @@ impl StepCx<'_> {
                     rows,
                 };
                 push(out, name.to_owned(), OutputValue::Table(t));
+            }
+            Value::Files(files) => {
+                for (key, bytes) in files {
+                    push(
+                        out,
+                        format!("{name}/{key}"),
+                        OutputValue::File(bytes.clone()),
+                    );
+                }
             }
             Value::Shapes(shapes, _) => {
                 let rows = shapes
@@ -705,6 +789,76 @@ impl StepCx<'_> {
             }
         }
         out
+    }
+
+    /// Writes the inputs into an in-memory Zarr v3 store (one array per input, named by the
+    /// step id, or `id.name` for chips) and returns every key of the store.
+    #[cfg(feature = "zarr")]
+    fn write(&self) -> Result<Value, RunError> {
+        use crate::zarr::{Compression, WriteOptions, ZarrStore, default_chunk_shape};
+        use zarrs::storage::{ListableStorageTraits, ReadableStorageTraits};
+        let store = ZarrStore::memory();
+        store
+            .create_group("/", serde_json::Map::new())
+            .map_err(|e| self.fail(e))?;
+        let chunk = self.int("chunk")?.map(|c| c as usize);
+        let per_shard = self.int("shard_chunks")?.map(|c| c as usize);
+        let compression = match self.string("compression")?.as_deref() {
+            Some("gzip") => Compression::Gzip { level: 6 },
+            _ => Compression::None,
+        };
+        for (name, a) in self.arrays("inputs") {
+            let nd = a.ndim();
+            // `chunk` sets the last two dims (y, x), capped at their size; the first dim (chip
+            // or time) is chunked by 1 and the dims between are whole, so a chunk is one chip
+            // or one time step. A shard holds `shard_chunks` × `shard_chunks` chunks in y and x
+            // and the whole of the other dims.
+            let chunk_shape: Vec<usize> = match chunk {
+                Some(c) => (0..nd)
+                    .map(|i| match i {
+                        _ if i + 2 >= nd => c.min(a.shape()[i]).max(1),
+                        0 => 1,
+                        _ => a.shape()[i].max(1),
+                    })
+                    .collect(),
+                None => default_chunk_shape(a.dims(), a.shape()),
+            };
+            let shard_shape = per_shard.map(|k| {
+                (0..nd)
+                    .map(|i| {
+                        if i + 2 >= nd {
+                            chunk_shape[i] * k
+                        } else {
+                            a.shape()[i].max(1)
+                        }
+                    })
+                    .collect()
+            });
+            let opts = WriteOptions {
+                chunk_shape: Some(chunk_shape),
+                shard_shape,
+                compression,
+                ..WriteOptions::default()
+            };
+            let path = format!("/{}", name.replace('/', "."));
+            // Shard bytes are not reproducible yet: zarrs lays out a shard's inner chunks in
+            // the order its rayon workers finish unless asked for C order, which the Zarr layer
+            // does not do yet; the values read back are the same. Unsharded chunks are exact.
+            let written = store.write_array(&path, a, &opts);
+            written.map_err(|e| self.fail(e))?;
+        }
+        let storage = store.storage();
+        let mut keys = storage.list().map_err(|e| self.fail(e))?;
+        keys.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+        let mut files = Vec::new();
+        for key in keys {
+            let bytes = storage
+                .get(&key)
+                .map_err(|e| self.fail(e))?
+                .ok_or_else(|| self.fail(format!("{}: listed but empty", key.as_str())))?;
+            files.push((key.as_str().to_owned(), bytes.to_vec()));
+        }
+        Ok(Value::Files(files))
     }
 
     fn stats(&self) -> Result<Value, RunError> {
@@ -874,8 +1028,11 @@ impl StepCx<'_> {
                     Colormap::Labels
                 };
                 let range = if k == 0 { Some(first_range) } else { None };
+                // A chip's first image plane (first time and band of a stacked cube).
+                let offset = c * (a.len() / chips.max(1));
                 panels.push(
-                    panel(format!("{name} #{c}"), a, c, cm, range).map_err(|e| self.fail(e))?,
+                    panel(format!("{name} #{c}"), a, offset, cm, range)
+                        .map_err(|e| self.fail(e))?,
                 );
             }
         }
@@ -908,11 +1065,11 @@ fn range_of(v: &[f64]) -> (f64, f64) {
     if lo > hi { (0.0, 1.0) } else { (lo, hi) }
 }
 
-/// Image `index` along the leading dims of `a` (the last two dims are the image).
+/// The image starting at element `offset` of `a` (its last two dims are the image).
 fn panel(
     title: String,
     a: &LabeledArray,
-    index: usize,
+    offset: usize,
     colormap: Colormap,
     range: Option<(f64, f64)>,
 ) -> Result<ImagePanel, String> {
@@ -924,8 +1081,8 @@ fn panel(
     let per = rows * cols;
     let v = as_f64(a);
     let values = v
-        .get(index * per..(index + 1) * per)
-        .ok_or_else(|| format!("{title}: image {index} out of range"))?
+        .get(offset..offset + per)
+        .ok_or_else(|| format!("{title}: image at {offset} out of range"))?
         .to_vec();
     let range = range.unwrap_or_else(|| range_of(&values));
     Ok(ImagePanel {
@@ -1002,4 +1159,100 @@ fn bounds(shapes: &[Shape]) -> Option<[f64; 4]> {
         walk(&s.geometry, &mut add);
     }
     (b[0] <= b[2] && b[1] <= b[3]).then_some(b)
+}
+
+/// The `stack` step's asset reader: hrefs relative to the STAC file, opened as COGs through
+/// the recipe's [`FileSource`] (never outside the recipe's directory, never remote).
+struct Assets<'a> {
+    files: &'a dyn FileSource,
+    dir: String,
+    opened: Vec<(String, Result<OpenedCog, AssetError>)>,
+}
+
+struct OpenedCog {
+    source: Box<dyn ByteSource>,
+    cog: Cog,
+    overviews: Vec<Grid>,
+}
+
+impl AssetReader for Assets<'_> {
+    fn open(
+        &mut self,
+        _item: &Item,
+        _asset_key: &str,
+        href: &str,
+    ) -> Result<Box<dyn AssetRaster + '_>, AssetError> {
+        if !self.opened.iter().any(|(h, _)| h == href) {
+            let opened = self.open_href(href);
+            self.opened.push((href.to_owned(), opened));
+        }
+        match self.opened.iter().find(|(h, _)| h == href) {
+            Some((_, Ok(o))) => Ok(Box::new(CogRaster { opened: o })),
+            Some((_, Err(e))) => Err(e.clone()),
+            None => Err(AssetError::unreachable(format!("{href}: not opened"))),
+        }
+    }
+}
+
+impl Assets<'_> {
+    fn open_href(&self, href: &str) -> Result<OpenedCog, AssetError> {
+        let rel = href.strip_prefix("./").unwrap_or(href);
+        if rel.contains("://") || super::parse::escapes(rel) {
+            return Err(AssetError::unreachable(format!(
+                "{href}: a recipe reads only files inside its directory, relative to the STAC file"
+            )));
+        }
+        let path = if self.dir.is_empty() {
+            rel.to_owned()
+        } else {
+            format!("{}/{rel}", self.dir)
+        };
+        let source = self.files.open(&path)?;
+        let cog = Cog::open(&*source).map_err(|e| AssetError::corrupt(e.to_string()))?;
+        let overviews = cog
+            .levels()
+            .iter()
+            .skip(1)
+            .map(|l| l.grid().clone())
+            .collect();
+        Ok(OpenedCog {
+            source,
+            cog,
+            overviews,
+        })
+    }
+}
+
+struct CogRaster<'a> {
+    opened: &'a OpenedCog,
+}
+
+impl AssetRaster for CogRaster<'_> {
+    fn grid(&self) -> &Grid {
+        self.opened.cog.grid()
+    }
+    fn overviews(&self) -> Vec<Grid> {
+        self.opened.overviews.clone()
+    }
+    fn dtype(&self) -> DType {
+        self.opened.cog.dtype()
+    }
+    fn nodata(&self) -> Option<f64> {
+        self.opened.cog.nodata()
+    }
+    fn band_count(&self) -> usize {
+        self.opened.cog.bands()
+    }
+    fn read_window(
+        &mut self,
+        level: usize,
+        band: usize,
+        window: crate::Window,
+    ) -> Result<Vec<f64>, AssetError> {
+        let o = self.opened;
+        o.cog
+            .read_window(&*o.source, level, window, Some(&[band]))
+            .map(|a| as_f64(&a))
+            .map_err(|e| AssetError::corrupt(e.to_string()))
+    }
 }

@@ -30,9 +30,11 @@ pub enum StepOp {
     Checksum,
     /// A plot specification, rendered to SVG by the caller's renderer.
     Plot,
-    /// Stack STAC items into a cube (not available yet).
+    /// Stack STAC items into a `(time, band, y, x)` cube like odc-stac (or stackstac), reading
+    /// the assets (GeoTIFF/COG, relative to the STAC file) through the [`FileSource`](super::FileSource).
     Stack,
-    /// Write arrays to Zarr (not available yet).
+    /// Write arrays or chips into a Zarr v3 store (feature `zarr`); every key of the store
+    /// becomes an output file under the step's output directory.
     Write,
 }
 
@@ -80,13 +82,9 @@ impl StepOp {
     /// ```
     pub fn not_available(self) -> Option<&'static str> {
         match self {
-            StepOp::Stack => Some(
-                "pixel stacking is not in the core yet (only output grids are); \
-                 the recipe runtime will wire it once core/src/stack reads pixels",
-            ),
-            StepOp::Write => Some(
-                "the Zarr layer is not in the core yet; the recipe runtime will wire it once it lands",
-            ),
+            StepOp::Write if !cfg!(feature = "zarr") => {
+                Some("this build of the core has no Zarr layer (feature `zarr` is off)")
+            }
             _ => None,
         }
     }
@@ -98,7 +96,8 @@ impl StepOp {
             StepOp::Rasterize | StepOp::Stack => Kind::Array,
             StepOp::Slice => Kind::Chips,
             StepOp::Stac => Kind::Items,
-            StepOp::Stats | StepOp::Checksum | StepOp::Write => Kind::Table,
+            StepOp::Stats | StepOp::Checksum => Kind::Table,
+            StepOp::Write => Kind::Files,
             StepOp::Plot => Kind::Plot,
         }
     }
@@ -112,7 +111,8 @@ impl StepOp {
             StepOp::Stac => STAC,
             StepOp::Stats | StepOp::Checksum => TABLE_OF,
             StepOp::Plot => PLOT,
-            StepOp::Stack | StepOp::Write => &[],
+            StepOp::Stack => STACK,
+            StepOp::Write => WRITE,
         }
     }
 }
@@ -127,6 +127,7 @@ pub(crate) enum Kind {
     Items,
     Table,
     Plot,
+    Files,
 }
 
 impl Kind {
@@ -139,6 +140,7 @@ impl Kind {
             Kind::Items => "STAC items",
             Kind::Table => "a table",
             Kind::Plot => "a plot",
+            Kind::Files => "files",
         }
     }
 }
@@ -287,6 +289,45 @@ const SLICE: &[Field] = &[
     ),
 ];
 const STAC: &[Field] = &[f("path", FieldTy::Path, true)];
+const WRITE: &[Field] = &[
+    f("inputs", FieldTy::Inputs(&[Kind::Array, Kind::Chips]), true),
+    f("chunk", SIZE, false),
+    f("shard_chunks", FieldTy::Int { min: 1, max: 1024 }, false),
+    f("compression", FieldTy::Choice(&["none", "gzip"]), false),
+];
+const STACK: &[Field] = &[
+    f("items", FieldTy::Input(&[Kind::Items]), true),
+    f("bands", FieldTy::Str, false),
+    f("crs", FieldTy::Str, false),
+    f(
+        "resolution",
+        FieldTy::Float {
+            min: 1e-9,
+            max: 1e12,
+        },
+        false,
+    ),
+    f("mode", FieldTy::Choice(&["odc", "stackstac"]), false),
+    f(
+        "resampling",
+        FieldTy::Choice(&["nearest", "bilinear", "average"]),
+        false,
+    ),
+    f(
+        "groupby",
+        FieldTy::Choice(&["time", "solar_day", "id"]),
+        false,
+    ),
+    f("dtype", FieldTy::Choice(DTYPES), false),
+    f(
+        "nodata",
+        FieldTy::Float {
+            min: -1e300,
+            max: 1e300,
+        },
+        false,
+    ),
+];
 const TABLE_OF: &[Field] = &[f(
     "inputs",
     FieldTy::Inputs(&[Kind::Array, Kind::Chips]),

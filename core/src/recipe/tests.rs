@@ -273,10 +273,15 @@ fn duplicates_syntax_and_unavailable_ops() {
     assert!(matches!(e, RecipeError::Syntax { .. }), "{e}");
     assert_eq!(e.location().line, 2);
     let e = err(&edit("op = \"slice\"", "op = \"write\""));
-    assert!(matches!(e, RecipeError::NotAvailable { .. }), "{e}");
-    assert_at(&e, 30, "steps[3].op");
-    let e = err(&edit("op = \"slice\"", "op = \"stack\""));
-    assert!(matches!(e, RecipeError::NotAvailable { .. }), "{e}");
+    if cfg!(feature = "zarr") {
+        // `arrays` is not a key of write (`inputs` is).
+        assert!(matches!(e, RecipeError::UnknownKey { .. }), "{e}");
+        assert_at(&e, 31, "steps[3].arrays");
+    } else {
+        assert!(matches!(e, RecipeError::NotAvailable { .. }), "{e}");
+        assert_at(&e, 30, "steps[3].op");
+        assert!(e.to_string().contains("feature `zarr` is off"), "{e}");
+    }
 }
 
 #[test]
@@ -430,4 +435,37 @@ fn npy_header_is_numpys() {
     assert_eq!(u16::from_le_bytes([b[8], b[9]]) as usize + 10, 128);
     assert_eq!(b[127], b'\n');
     assert_eq!(b.len(), 128 + 24);
+}
+
+#[test]
+fn stack_reads_assets_only_inside_the_recipe() {
+    let item = r#"{"type": "Feature", "id": "a", "properties": {"datetime": "2024-01-05T00:10:00Z",
+      "proj:epsg": 32755}, "assets": {"B02": {"href": "HREF", "type": "image/tiff",
+      "proj:shape": [4, 4], "proj:transform": [10, 0, 767920, 0, -10, 6090010],
+      "raster:bands": [{"data_type": "uint16", "nodata": 0}]}}}"#;
+    let recipe = "[recipe]\nname = \"s\"\n[[steps]]\nid = \"items\"\nop = \"stac\"\n\
+                  path = \"stac/item.json\"\n[[steps]]\nid = \"cube\"\nop = \"stack\"\n\
+                  items = \"items\"\noutput = \"cube.npy\"\n";
+    let r = Recipe::parse("r.toml", recipe).unwrap();
+    for (href, want) in [
+        ("../secret.tif", "reads only files inside its directory"),
+        (
+            "https://example.com/a.tif",
+            "reads only files inside its directory",
+        ),
+        ("missing.tif", "stac/missing.tif: no such file"),
+    ] {
+        let files = MemoryFiles(vec![(
+            "stac/item.json".into(),
+            item.replace("HREF", href).into_bytes(),
+        )]);
+        let e = Runtime::new(&files)
+            .run(&r, &r.bind(&[]).unwrap())
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("r.toml:8: step `cube` (stack)"),
+            "{e}"
+        );
+        assert!(e.to_string().contains(want), "{href}: {e}");
+    }
 }
