@@ -2,9 +2,10 @@
 //! stackstac's semantics (`geochip::stack::load`), written as `.npy` plus a JSON sidecar; or,
 //! with `--grid-only`, just the output grid and coordinates as JSON.
 //!
-//! Assets are read from the local filesystem (hrefs relative to the item's JSON file, or
-//! absolute / `file://`), each GeoTIFF decoded whole with the `tiff` crate: the core's COG
-//! reader (windowed, overviews, HTTP) replaces this once it lands.
+//! Assets are read with the core's COG reader ([`geochip::stack::CogReader`]): only the tiles
+//! each window needs, from internal overviews when odc-stac would, over local files (hrefs
+//! relative to the items file, absolute paths, `file://`) or `http://` range requests, with
+//! the native zstd codec.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -12,12 +13,14 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use geochip::cog::{ByteSource, CogError};
 use geochip::stac::{Item, StacDocument, parse_document};
 use geochip::stack::{
-    Anchor, AssetError, AssetErrorKind, AssetRaster, AssetReader, CrsChoice, GridParams, GroupBy,
-    LoadOptions, StackMode, XyCoords, load, output_grid,
+    Anchor, AssetError, AssetErrorKind, CogReader, CrsChoice, GridParams, GroupBy, LoadOptions,
+    StackMode, XyCoords, asset_error, load, output_grid,
 };
-use geochip::{ArrayData, DType, Grid, LabeledArray, Window};
+use geochip::{ArrayData, DType, LabeledArray};
+use geochip_bench::source::{FileSource, native_codecs};
 
 /// Arguments of `geochip stack`.
 #[derive(Debug, clap::Args)]
@@ -305,13 +308,15 @@ fn stack_pixels(
 ) -> anyhow::Result<()> {
     let opts = load_options(args)?;
     let out = args.out.clone().ok_or(StackCliError::NoOutput)?;
-    let mut reader = LocalReader {
-        bases: located
-            .iter()
-            .map(|(i, b)| (i.id.clone(), b.clone()))
-            .collect(),
-        cache: HashMap::new(),
-    };
+    let bases: HashMap<String, PathBuf> = located
+        .iter()
+        .map(|(i, b)| (i.id.clone(), b.clone()))
+        .collect();
+    let mut reader = CogReader::new(|item: &Item, href: &str| {
+        let base = bases.get(&item.id).map_or(Path::new("."), PathBuf::as_path);
+        open_source(base, href)
+    })
+    .with_codecs(native_codecs());
     let bar = if args.quiet {
         indicatif::ProgressBar::hidden()
     } else {
@@ -402,130 +407,52 @@ fn write_npy(path: &Path, array: &LabeledArray, force: bool) -> anyhow::Result<(
     Ok(())
 }
 
-/// A whole decoded GeoTIFF (first image).
-#[derive(Debug, Clone)]
-struct Decoded {
-    grid: Grid,
-    dtype: DType,
-    nodata: Option<f64>,
-    bands: usize,
-    values: std::sync::Arc<Vec<f64>>,
+/// Where an href points.
+#[derive(Debug, Clone, PartialEq)]
+enum Href {
+    Path(PathBuf),
+    Url(String),
 }
 
-impl AssetRaster for Decoded {
-    fn grid(&self) -> &Grid {
-        &self.grid
+/// Resolves `href` against `base` (the directory of the JSON file the item came from).
+fn resolve_href(base: &Path, href: &str) -> Href {
+    if href.starts_with("http://") || href.starts_with("https://") {
+        Href::Url(href.to_owned())
+    } else if let Some(p) = href.strip_prefix("file://") {
+        Href::Path(PathBuf::from(p))
+    } else {
+        Href::Path(base.join(href))
     }
-    fn dtype(&self) -> DType {
-        self.dtype
-    }
-    fn nodata(&self) -> Option<f64> {
-        self.nodata
-    }
-    fn band_count(&self) -> usize {
-        self.bands
-    }
-    fn read_window(
-        &mut self,
-        level: usize,
-        band: usize,
-        w: Window,
-    ) -> Result<Vec<f64>, AssetError> {
-        if level != 0 || band >= self.bands {
-            return Err(AssetError::corrupt(format!("no level {level} band {band}")));
+}
+
+/// Opens an asset's bytes: a local file (a missing file is *not found*, so stackstac's default
+/// `errors_as_nodata` tolerates it), or an HTTP URL read by range requests (HTTP 404 is *not
+/// found*; other failures *unreachable*).
+fn open_source(base: &Path, href: &str) -> Result<Box<dyn ByteSource>, AssetError> {
+    match resolve_href(base, href) {
+        Href::Path(path) => {
+            if let Err(e) = std::fs::metadata(&path) {
+                let msg = format!("{}: {e}", path.display());
+                return Err(if e.kind() == std::io::ErrorKind::NotFound {
+                    AssetError::not_found(msg)
+                } else {
+                    AssetError::unreachable(msg)
+                });
+            }
+            FileSource::open(&path)
+                .map(|s| Box::new(s) as Box<dyn ByteSource>)
+                .map_err(|e| asset_error(&e))
         }
-        if w.col_end() > self.grid.width || w.row_end() > self.grid.height {
-            return Err(AssetError::corrupt(format!(
-                "window {w:?} outside the image"
-            )));
-        }
-        let mut out = Vec::with_capacity(w.width * w.height);
-        for r in w.row_off..w.row_end() {
-            for c in w.col_off..w.col_end() {
-                out.push(self.values[(r * self.grid.width + c) * self.bands + band]);
+        Href::Url(url) => {
+            let src = geochip_bench::source::open(&url).map_err(|e| asset_error(&e))?;
+            // The first request (its answer is kept): tells a missing file from a failure.
+            match src.len() {
+                Ok(_) => Ok(src as Box<dyn ByteSource>),
+                Err(CogError::Source { reason, .. }) if reason.contains("HTTP 404") => {
+                    Err(AssetError::not_found(format!("{url}: {reason}")))
+                }
+                Err(e) => Err(asset_error(&e)),
             }
         }
-        Ok(out)
     }
-}
-
-/// Local GeoTIFF assets, decoded whole and cached per path.
-struct LocalReader {
-    bases: HashMap<String, PathBuf>,
-    cache: HashMap<PathBuf, Decoded>,
-}
-
-impl AssetReader for LocalReader {
-    fn open(
-        &mut self,
-        item: &Item,
-        _asset_key: &str,
-        href: &str,
-    ) -> Result<Box<dyn AssetRaster + '_>, AssetError> {
-        let path = if let Some(p) = href.strip_prefix("file://") {
-            PathBuf::from(p)
-        } else if href.contains("://") {
-            return Err(AssetError::unreachable(format!(
-                "{href}: remote assets need the COG reader, which this build does not have yet"
-            )));
-        } else {
-            let p = PathBuf::from(href);
-            if p.is_absolute() {
-                p
-            } else {
-                self.bases
-                    .get(&item.id)
-                    .cloned()
-                    .unwrap_or_default()
-                    .join(p)
-            }
-        };
-        if let Some(d) = self.cache.get(&path) {
-            return Ok(Box::new(d.clone()));
-        }
-        let bytes = std::fs::read(&path).map_err(|e| {
-            let msg = format!("{}: {e}", path.display());
-            if e.kind() == std::io::ErrorKind::NotFound {
-                AssetError::not_found(msg)
-            } else {
-                AssetError::unreachable(msg)
-            }
-        })?;
-        let d = decode(&path.display().to_string(), &bytes)?;
-        self.cache.insert(path, d.clone());
-        Ok(Box::new(d))
-    }
-}
-
-fn decode(name: &str, bytes: &[u8]) -> Result<Decoded, AssetError> {
-    use tiff::decoder::{Decoder, DecodingResult};
-    let info =
-        geochip::geotiff::read_info(name, bytes).map_err(|e| AssetError::corrupt(e.to_string()))?;
-    let mut dec = Decoder::new(std::io::Cursor::new(bytes))
-        .map_err(|e| AssetError::corrupt(format!("{name}: {e}")))?;
-    let img = dec
-        .read_image()
-        .map_err(|e| AssetError::corrupt(format!("{name}: {e}")))?;
-    let values: Vec<f64> = match img {
-        DecodingResult::U8(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::U16(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::U32(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::I8(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::I16(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::I32(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::F32(v) => v.into_iter().map(f64::from).collect(),
-        DecodingResult::F64(v) => v,
-        _ => {
-            return Err(AssetError::corrupt(format!(
-                "{name}: unsupported sample type"
-            )));
-        }
-    };
-    Ok(Decoded {
-        grid: info.grid,
-        dtype: info.dtype,
-        nodata: info.nodata,
-        bands: info.bands,
-        values: std::sync::Arc::new(values),
-    })
 }

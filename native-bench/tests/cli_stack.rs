@@ -4,6 +4,11 @@
 mod common;
 use common::geochip;
 
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
 const ITEMS: &str = "tests/fixtures/stacking/items.json";
 
 #[test]
@@ -234,4 +239,250 @@ fn bad_arguments_are_reported() {
     ]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("exceeds the budget"));
+}
+
+/// The `(time, band, y, x)` values of a uint16 `.npy` written by `geochip stack`.
+fn npy_u16(path: &Path) -> Vec<u16> {
+    let bytes = std::fs::read(path).unwrap();
+    let header = 10 + u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    bytes[header..]
+        .chunks_exact(2)
+        .map(|c| u16::from_le_bytes([c[0], c[1]]))
+        .collect()
+}
+
+#[test]
+fn overviews_are_read_when_downsampling_like_odc_stac() {
+    // ovr.tif: a 256×256 COG with averaged overviews at 2× and 4×; expected.json holds
+    // odc-stac 0.5.3's cubes (make_overviews.py) with use_overviews on and off.
+    let dir = scratch("overviews");
+    let fx = common::repo().join("tests/fixtures/stacking/overviews");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fx.join("expected.json")).unwrap()).unwrap();
+    let cases = expected["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for (i, case) in cases.iter().enumerate() {
+        let out = dir.join(format!("c{i}.npy"));
+        let res = case["resolution"].to_string();
+        let mut args = vec![
+            "stack",
+            "tests/fixtures/stacking/overviews/item.json",
+            "--crs",
+            "EPSG:32755",
+            "--resolution",
+            &res,
+            "--resampling",
+            case["resampling"].as_str().unwrap(),
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if case["use_overviews"] == false {
+            args.push("--no-overviews");
+        }
+        let o = geochip(&args);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let v = sidecar(&out.with_extension("json"));
+        assert_eq!(v["shape"], case["shape"], "{case}");
+        assert_eq!(v["sha256"], case["sha256"], "{case}");
+    }
+    // With and without overviews differ (the fixture asserts it too): the overview was read.
+    assert_ne!(cases[0]["sha256"], cases[1]["sha256"]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A copy of the stacking catalog in `dir` (items.json + catalog/), for tests that break it.
+fn catalog_copy(dir: &Path) -> PathBuf {
+    let src = common::repo().join("tests/fixtures/stacking");
+    for entry in std::fs::read_dir(src.join("catalog")).unwrap() {
+        let entry = entry.unwrap();
+        let to = dir.join("catalog").join(entry.file_name());
+        std::fs::create_dir_all(&to).unwrap();
+        for f in std::fs::read_dir(entry.path()).unwrap() {
+            let f = f.unwrap();
+            std::fs::copy(f.path(), to.join(f.file_name())).unwrap();
+        }
+    }
+    let items = dir.join("items.json");
+    std::fs::copy(src.join("items.json"), &items).unwrap();
+    items
+}
+
+#[test]
+fn corrupt_asset_fails_naming_item_and_asset_or_becomes_nodata() {
+    let dir = scratch("corrupt");
+    let items = catalog_copy(&dir);
+    let tif = dir.join("catalog/t1-z56/B03.tif");
+    let mut bytes = std::fs::read(&tif).unwrap();
+    bytes.truncate(bytes.len() / 2); // the IFD (at the end of this file) is cut off
+    std::fs::write(&tif, bytes).unwrap();
+    let out = dir.join("cube.npy");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "stack",
+            items.to_str().unwrap(),
+            "--groupby",
+            "id",
+            "--quiet",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        geochip(&args)
+    };
+    let o = run(&[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("item 't1-z56'")
+            && err.contains("asset 'B03'")
+            && err.contains("Corrupt")
+            && err.contains("B03.tif: not a readable TIFF"),
+        "{err}"
+    );
+    assert!(!out.exists(), "nothing written on error");
+    // Tolerated: that plane is nodata (0); every other plane equals odc-stac's cube.
+    let o = run(&["--errors-as-nodata", "corrupt"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let broken = npy_u16(&out);
+    let full = dir.join("full.npy");
+    let o = geochip(&[
+        "stack",
+        ITEMS,
+        "--groupby",
+        "id",
+        "--quiet",
+        "--out",
+        full.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let good = npy_u16(&full);
+    let plane = 76 * 83;
+    assert_eq!(broken.len(), 3 * 4 * plane);
+    // Times are t0, t1, t2 (groupby id, sorted by time); bands B02, B03, B04, B08.
+    let bad = 5 * plane; // (t1, B03): index 1 * 4 + 1
+    assert!(good[bad..bad + plane].iter().any(|&v| v != 0));
+    assert!(broken[bad..bad + plane].iter().all(|&v| v == 0));
+    assert_eq!(broken[..bad], good[..bad]);
+    assert_eq!(broken[bad + plane..], good[bad + plane..]);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// What the test server saw: (path, Range header) per request.
+type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+/// Serves the files under `root` on a loopback port: single `Range` requests answered 206,
+/// requests without `Range` answered 200 with the whole file (counted, so a test can prove
+/// none happened), missing files 404.
+fn serve(root: PathBuf) -> (String, Seen) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let seen: Seen = Arc::default();
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let (mut path, mut range) = (String::new(), None);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(rest) = line.strip_prefix("GET ") {
+                    path = rest.split(' ').next().unwrap_or("").to_owned();
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    range = Some(v.trim().to_owned());
+                }
+            }
+            log.lock().unwrap().push((path.clone(), range.clone()));
+            let Ok(bytes) = std::fs::read(root.join(path.trim_start_matches('/'))) else {
+                let _ = stream.write_all(
+                    b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+                continue;
+            };
+            let (status, a, b) = match range.as_deref().and_then(|r| r.split_once('-')) {
+                Some((a, b)) => {
+                    let a: usize = a.parse().unwrap();
+                    let b = b.parse::<usize>().unwrap().min(bytes.len() - 1);
+                    ("206 Partial Content", a, b)
+                }
+                None => ("200 OK", 0, bytes.len() - 1),
+            };
+            let head = format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Range: bytes {a}-{b}/{}\r\nConnection: close\r\n\r\n",
+                b + 1 - a,
+                bytes.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(&bytes[a..=b]);
+        }
+    });
+    (base, seen)
+}
+
+#[test]
+fn http_hrefs_are_read_with_range_requests_only() {
+    let dir = scratch("http");
+    let repo = common::repo();
+    let (base, seen) = serve(repo.join("tests/fixtures/stacking/catalog"));
+    let text = std::fs::read_to_string(repo.join(ITEMS))
+        .unwrap()
+        .replace("\"catalog/", &format!("\"{base}/"));
+    let items = dir.join("items.json");
+    std::fs::write(&items, &text).unwrap();
+    let out = dir.join("cube.npy");
+    let o = geochip(&[
+        "stack",
+        items.to_str().unwrap(),
+        "--groupby",
+        "id",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // odc-stac 0.5.3's cube (the same sha256 as the local read in pixels_match_odc_stac…).
+    assert_eq!(
+        sidecar(&dir.join("cube.json"))["sha256"],
+        "2bbce111bf7858b8e3bb5bd150e152922a9a765cd8ada7e39fa67baaafaeaaf1"
+    );
+    let requests = std::mem::take(&mut *seen.lock().unwrap());
+    // Every request was a range request, to each of the 12 files.
+    assert!(requests.len() >= 12, "{requests:?}");
+    assert!(requests.iter().all(|(_, r)| r.is_some()), "{requests:?}");
+    let files: std::collections::BTreeSet<&str> =
+        requests.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(files.len(), 12, "{files:?}");
+    // A missing file is HTTP 404: not found, naming item and asset; tolerated on request.
+    let gone = text.replace("t1-z56/B03.tif", "t1-z56/GONE.tif");
+    std::fs::write(&items, gone).unwrap();
+    let o = geochip(&[
+        "stack",
+        items.to_str().unwrap(),
+        "--quiet",
+        "--force",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(
+        err.contains("t1-z56") && err.contains("B03") && err.contains("NotFound"),
+        "{err}"
+    );
+    let o = geochip(&[
+        "stack",
+        items.to_str().unwrap(),
+        "--quiet",
+        "--force",
+        "--errors-as-nodata",
+        "not_found",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -19,9 +19,11 @@
 //! assert_eq!(out.x[0], 767925.0); // odc-stac: pixel centres
 //! ```
 
+mod cog_reader;
 mod grid;
 mod load;
 
+pub use cog_reader::{CogReader, DEFAULT_OPEN_ASSETS, SourceOpener, asset_error};
 pub(crate) use load::resolve_band;
 pub use load::{
     AssetError, AssetErrorKind, AssetRaster, AssetReader, LoadOptions, Stack, load, mosaic,
