@@ -63,6 +63,15 @@ impl geochip::recipe::FileSource for DirFiles {
     }
 }
 
+/// The clock of timing steps: milliseconds since the run started.
+struct InstantClock(std::time::Instant);
+
+impl geochip::recipe::Clock for InstantClock {
+    fn now_ms(&self) -> f64 {
+        self.0.elapsed().as_secs_f64() * 1e3
+    }
+}
+
 /// The recipe file of a cookbook directory or file argument.
 fn recipe_path(arg: &Path) -> PathBuf {
     if arg.is_dir() {
@@ -136,8 +145,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         );
         b
     };
+    let clock = InstantClock(std::time::Instant::now());
     let outputs = Runtime::new(&files)
         .renderer(&renderer)
+        .clock(&clock)
         .on_progress(|p| {
             bar.set_position(p.done as u64);
             bar.set_message(if p.step.is_empty() {
@@ -165,9 +176,15 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
                 outputs.outputs.len()
             );
         }
+        let timed = outputs.outputs.iter().filter(|o| !o.checked).count();
+        let note = if timed > 0 {
+            format!(" ({timed} timing outputs are not checksummed)")
+        } else {
+            String::new()
+        };
         println!(
-            "ok: {name}: {} outputs match the recorded checksums",
-            outputs.outputs.len()
+            "ok: {name}: {} outputs match the recorded checksums{note}",
+            outputs.outputs.len() - timed
         );
     }
     Ok(())
@@ -211,9 +228,15 @@ fn write_outputs(
             "kind": o.kind(),
             "bytes": o.bytes.len(),
             "sha256": o.sha256,
+            "checked": o.checked,
             "expected_sha256": expected,
         }));
-        println!("{}  {}", o.sha256, path.display());
+        let note = if o.checked {
+            ""
+        } else {
+            "  (timings: not checksummed)"
+        };
+        println!("{}  {}{note}", o.sha256, path.display());
     }
     let params: serde_json::Map<String, serde_json::Value> = bindings
         .values

@@ -74,7 +74,11 @@ output = "stats.csv"
 
 #[test]
 fn cookbooks_match_their_recorded_checksums() {
-    for (name, outputs) in [("labels-for-chips", 6), ("chips-from-stac", 43)] {
+    for (name, outputs) in [
+        ("labels-for-chips", 6),
+        ("chips-from-stac", 43),
+        ("chunking-matters", 1),
+    ] {
         let out = geochip(&["run", &format!("cookbooks/{name}"), "--check", "--quiet"]);
         assert!(out.status.success(), "{name}: {}", stderr(&out));
         let text = String::from_utf8_lossy(&out.stdout);

@@ -82,8 +82,8 @@ use std::fmt;
 
 pub use plot::{Colormap, ImagePanel, PlotKind, PlotSpec};
 pub use run::{
-    FileSource, MemoryFiles, Output, OutputValue, PlotRenderer, Progress, RunError, RunOutputs,
-    Runtime, check_outputs,
+    Clock, FileSource, MemoryFiles, Output, OutputValue, PlotRenderer, Progress, RunError,
+    RunOutputs, Runtime, check_outputs,
 };
 pub use schema::StepOp;
 pub use table::{Cell, Table, npy_bytes};

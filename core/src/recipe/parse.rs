@@ -545,7 +545,7 @@ fn op_rules(ctx: &Ctx<'_>, step: &Step) -> Result<(), RecipeError> {
             });
         }
     }
-    if step.op == StepOp::Write && step.output.is_none() {
+    if matches!(step.op, StepOp::Write | StepOp::TimeReads) && step.output.is_none() {
         return Err(RecipeError::MissingKey {
             at: ctx.at(step.line, step.key("output")),
         });
@@ -670,7 +670,7 @@ fn graph(ctx: &Ctx<'_>, steps: &[Step]) -> Result<Vec<usize>, RecipeError> {
             let accepted: &[Kind] = match (step.op, key) {
                 (StepOp::Plot, "input") => match step.arg("kind") {
                     Some(Arg::Value(ParamValue::Str(k))) => plot_input(k),
-                    _ => &[Kind::Array, Kind::Chips, Kind::Table],
+                    _ => &[Kind::Array, Kind::Chips, Kind::Table, Kind::Timed],
                 },
                 _ => match field_of(step, key).map(|f| f.ty) {
                     Some(FieldTy::Input(k) | FieldTy::Inputs(k)) => k,

@@ -64,6 +64,13 @@ pub trait PlotRenderer {
     fn render(&self, spec: &PlotSpec) -> Result<String, String>;
 }
 
+/// A clock for steps that time something (`time_reads`); the core has none of its own.
+/// Natively `Instant`, in a browser `performance.now()`.
+pub trait Clock {
+    /// Milliseconds since an arbitrary origin.
+    fn now_ms(&self) -> f64;
+}
+
 /// Where a run is, reported before each step and once at the end.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Progress {
@@ -140,6 +147,9 @@ pub struct Output {
     pub bytes: Vec<u8>,
     /// Lower-case hex SHA-256 of `bytes`.
     pub sha256: String,
+    /// False for outputs that hold timings (and plots of them): they differ from run to run,
+    /// are never recorded in `[expected]` and are skipped by [`check_outputs`].
+    pub checked: bool,
 }
 
 impl Output {
@@ -157,6 +167,7 @@ impl Output {
             sha256: sha256_hex(&bytes),
             value,
             bytes,
+            checked: true,
         }
     }
 
@@ -189,6 +200,11 @@ pub fn check_outputs(recipe: &Recipe, outputs: &RunOutputs) -> Vec<String> {
                 "{}:{line}: expected output `{name}` was not produced",
                 recipe.file
             )),
+            Some(o) if !o.checked => problems.push(format!(
+                "{}:{line}: `{name}` holds timings, which differ from run to run: \
+                 remove it from [expected]",
+                recipe.file
+            )),
             Some(o) if &o.sha256 != sum => problems.push(format!(
                 "{}:{line}: `{name}`: sha256 {} differs from the recorded {sum}",
                 recipe.file, o.sha256
@@ -197,7 +213,7 @@ pub fn check_outputs(recipe: &Recipe, outputs: &RunOutputs) -> Vec<String> {
         }
     }
     for o in &outputs.outputs {
-        if !recipe.expected.iter().any(|(n, _, _)| n == &o.name) {
+        if o.checked && !recipe.expected.iter().any(|(n, _, _)| n == &o.name) {
             problems.push(format!(
                 "{}: output `{}` has no recorded checksum in [expected] (sha256 {})",
                 recipe.file, o.name, o.sha256
@@ -218,6 +234,12 @@ enum Value {
     Items(Vec<Item>, String),
     Table(Table),
     Plot(PlotSpec, String),
+    /// `time_reads`: exact read counts, and timings.
+    #[cfg_attr(not(feature = "zarr"), allow(dead_code))]
+    Timed {
+        counts: Table,
+        timings: Table,
+    },
     /// Files of a store: `(key, bytes)`, sorted by key.
     #[cfg_attr(not(feature = "zarr"), allow(dead_code))]
     Files(Vec<(String, Vec<u8>)>),
@@ -266,6 +288,7 @@ type ProgressFn<'a> = Box<dyn FnMut(&Progress) + 'a>;
 pub struct Runtime<'a> {
     files: &'a dyn FileSource,
     renderer: Option<&'a dyn PlotRenderer>,
+    clock: Option<&'a dyn Clock>,
     cancel: Option<&'a AtomicBool>,
     progress: Option<ProgressFn<'a>>,
 }
@@ -276,6 +299,7 @@ impl<'a> Runtime<'a> {
         Runtime {
             files,
             renderer: None,
+            clock: None,
             cancel: None,
             progress: None,
         }
@@ -284,6 +308,12 @@ impl<'a> Runtime<'a> {
     /// The renderer for `plot` steps (without one, a plot step fails).
     pub fn renderer(mut self, renderer: &'a dyn PlotRenderer) -> Self {
         self.renderer = Some(renderer);
+        self
+    }
+
+    /// The clock of timing steps (without one, a `time_reads` step fails).
+    pub fn clock(mut self, clock: &'a dyn Clock) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -307,6 +337,8 @@ impl<'a> Runtime<'a> {
         }
         let n = recipe.steps.len();
         let mut values: Vec<Option<Value>> = vec![None; n];
+        // Steps whose value depends on a timing: their outputs are not checksummed.
+        let mut timed = vec![false; n];
         let mut out = RunOutputs::default();
         for (done, &i) in recipe.order.iter().enumerate() {
             let step = &recipe.steps[i];
@@ -330,8 +362,22 @@ impl<'a> Runtime<'a> {
                 values: &values,
             };
             let value = self.step(&cx)?;
+            timed[i] = step.op == StepOp::TimeReads
+                || step.inputs().iter().any(|(_, id)| {
+                    recipe
+                        .steps
+                        .iter()
+                        .position(|s| s.id == *id)
+                        .is_some_and(|j| timed[j])
+                });
             if let Some(name) = &step.output {
+                let first = out.outputs.len();
                 cx.outputs(name, &value, &mut out)?;
+                if timed[i] && step.op != StepOp::TimeReads {
+                    out.outputs[first..]
+                        .iter_mut()
+                        .for_each(|o| o.checked = false);
+                }
             }
             values[i] = Some(value);
         }
@@ -370,6 +416,33 @@ impl<'a> Runtime<'a> {
                 Ok(Value::Plot(spec, svg))
             }
             StepOp::Stack => self.stack(cx),
+            StepOp::Raster => {
+                let path = cx.path("path")?;
+                let source = self
+                    .files
+                    .open(&path)
+                    .map_err(|e| cx.fail(format!("path: {e}")))?;
+                let cog = Cog::open(&*source).map_err(|e| cx.fail(e))?;
+                let g = cog.grid();
+                let window = crate::Window::new(0, 0, g.width, g.height);
+                let array = cog
+                    .read_window(&*source, 0, window, None)
+                    .map_err(|e| cx.fail(e))?;
+                Ok(Value::Array(array))
+            }
+            #[cfg(feature = "zarr")]
+            StepOp::TimeReads => {
+                let Some(clock) = self.clock else {
+                    return Err(cx.fail("no clock was given to the runtime"));
+                };
+                cx.time_reads(clock)
+            }
+            #[cfg(not(feature = "zarr"))]
+            op @ StepOp::TimeReads => Err(cx.fail(format!(
+                "{} is not available: {}",
+                op.name(),
+                op.not_available().unwrap_or("")
+            ))),
             #[cfg(feature = "zarr")]
             StepOp::Write => cx.write(),
             #[cfg(not(feature = "zarr"))]
@@ -630,6 +703,22 @@ impl StepCx<'_> {
                 };
                 push(out, name.to_owned(), OutputValue::Table(t));
             }
+            Value::Timed { counts, timings } => {
+                let stem = name.strip_suffix(".csv").unwrap_or(name);
+                push(
+                    out,
+                    format!("{stem}.csv"),
+                    OutputValue::Table(counts.clone()),
+                );
+                push(
+                    out,
+                    format!("{stem}-timings.csv"),
+                    OutputValue::Table(timings.clone()),
+                );
+                if let Some(o) = out.outputs.last_mut() {
+                    o.checked = false;
+                }
+            }
             Value::Files(files) => {
                 for (key, bytes) in files {
                     push(
@@ -861,6 +950,165 @@ impl StepCx<'_> {
         Ok(Value::Files(files))
     }
 
+    /// Stores the input in Zarr once per chunk size, reads the same seeded random windows
+    /// from each, and reports exact counts (chunks touched, bytes fetched, read
+    /// amplification) and the time the reads took.
+    #[cfg(feature = "zarr")]
+    fn time_reads(&self, clock: &dyn Clock) -> Result<Value, RunError> {
+        use crate::zarr::{Compression, WriteOptions, ZarrStore};
+        use std::collections::HashMap;
+        use zarrs::storage::{ListableStorageTraits, ReadableStorageTraits};
+        let (id, v) = self.one("input")?;
+        let Value::Array(a) = v else {
+            return Err(self.fail(format!("input: `{id}` is not an array")));
+        };
+        let nd = a.ndim();
+        if nd < 2 {
+            return Err(self.fail(format!("input: `{id}` has fewer than 2 dims")));
+        }
+        let (h, w) = (a.shape()[nd - 2], a.shape()[nd - 1]);
+        let win = self.usize("window", 1)?;
+        if win > h || win > w {
+            return Err(self.fail(format!("window: {win} does not fit the {h}×{w} array")));
+        }
+        let reads = self.usize("reads", 100)?;
+        let seed = self.int("seed")?.unwrap_or(0) as u64;
+        let compression = match self.string("compression")?.as_deref() {
+            Some("gzip") => Compression::Gzip { level: 6 },
+            _ => Compression::None,
+        };
+        let mut sizes = Vec::new();
+        for part in self.string("chunks")?.unwrap_or_default().split(',') {
+            let c: usize = part
+                .trim()
+                .parse()
+                .map_err(|_| self.fail(format!("chunks: `{}` is not a chunk size", part.trim())))?;
+            if c == 0 {
+                return Err(self.fail("chunks: 0 is not a chunk size"));
+            }
+            sizes.push(c);
+        }
+        // The windows: the same seeded positions for every chunk size.
+        let mut rng = crate::slice::rng::SplitMix64::new(seed);
+        let starts: Vec<(usize, usize)> = (0..reads)
+            .map(|_| {
+                let y = rng.below((h - win + 1) as u64) as usize;
+                let x = rng.below((w - win + 1) as u64) as usize;
+                (y, x)
+            })
+            .collect();
+        let lead: Vec<usize> = a.shape()[..nd - 2].to_vec();
+        let lead_n: usize = lead.iter().product();
+        let wanted = (lead_n * win * win * a.dtype().size() * reads) as f64;
+        let cell = |s: &str| Cell::Text(s.to_owned());
+        let (mut counts, mut timings) = (Vec::new(), Vec::new());
+        for &c in &sizes {
+            let chunk: Vec<usize> = (0..nd)
+                .map(|i| if i + 2 >= nd { c.min(a.shape()[i]) } else { 1 })
+                .collect();
+            let store = ZarrStore::memory();
+            let opts = WriteOptions {
+                chunk_shape: Some(chunk.clone()),
+                compression,
+                ..WriteOptions::default()
+            };
+            store
+                .write_array("/a", a, &opts)
+                .map_err(|e| self.fail(e))?;
+            let storage = store.storage();
+            let mut sizes_by_key = HashMap::new();
+            for key in storage.list().map_err(|e| self.fail(e))? {
+                let n = storage
+                    .get(&key)
+                    .map_err(|e| self.fail(e))?
+                    .map_or(0, |b| b.len());
+                sizes_by_key.insert(key.as_str().to_owned(), n);
+            }
+            let arr = store.open_array("/a").map_err(|e| self.fail(e))?;
+            let objects = sizes_by_key.keys().filter(|k| k.contains("/c/")).count();
+            let stored: usize = sizes_by_key
+                .iter()
+                .filter(|(k, _)| k.contains("/c/"))
+                .map(|(_, n)| n)
+                .sum();
+            // Exact counts from the chunk grid: the chunks each window touches, and their
+            // stored sizes (what a reader of this store fetches).
+            let (mut touched, mut fetched) = (0usize, 0usize);
+            let (cy, cx) = (chunk[nd - 2], chunk[nd - 1]);
+            for &(y, x) in &starts {
+                for ly in 0..lead_n {
+                    let mut idx = Vec::with_capacity(nd);
+                    let mut rest = ly;
+                    for d in lead.iter().rev() {
+                        idx.push((rest % d) as u64);
+                        rest /= d;
+                    }
+                    idx.reverse();
+                    for ky in y / cy..=(y + win - 1) / cy {
+                        for kx in x / cx..=(x + win - 1) / cx {
+                            let mut k = idx.clone();
+                            k.extend([ky as u64, kx as u64]);
+                            touched += 1;
+                            fetched += sizes_by_key
+                                .get(arr.chunk_key(&k).trim_start_matches('/'))
+                                .copied()
+                                .unwrap_or(0);
+                        }
+                    }
+                }
+            }
+            let mut window_shape = lead.clone();
+            window_shape.extend([win, win]);
+            let t0 = clock.now_ms();
+            for &(y, x) in &starts {
+                let mut start = vec![0; nd - 2];
+                start.extend([y, x]);
+                arr.read_window(&start, &window_shape)
+                    .map_err(|e| self.fail(e))?;
+            }
+            let ms = clock.now_ms() - t0;
+            let label = format!("{c}×{c}");
+            counts.push(vec![
+                cell(&label),
+                Cell::Text(shape_text(&chunk)),
+                Cell::Int(objects as i64),
+                Cell::Int(stored as i64),
+                Cell::Float(touched as f64 / reads as f64),
+                Cell::Int(fetched as i64),
+                Cell::Float(fetched as f64 / wanted),
+            ]);
+            timings.push(vec![
+                cell(&label),
+                Cell::Float(ms),
+                Cell::Float(ms / reads as f64),
+                Cell::Float(if ms > 0.0 {
+                    wanted / 1e3 / ms
+                } else {
+                    f64::NAN
+                }),
+            ]);
+        }
+        let cols = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect();
+        Ok(Value::Timed {
+            counts: Table {
+                columns: cols(&[
+                    "chunk",
+                    "chunk_shape",
+                    "objects",
+                    "stored_bytes",
+                    "chunks_per_read",
+                    "bytes_fetched",
+                    "read_amplification",
+                ]),
+                rows: counts,
+            },
+            timings: Table {
+                columns: cols(&["chunk", "total_ms", "ms_per_read", "mb_per_s"]),
+                rows: timings,
+            },
+        })
+    }
+
     fn stats(&self) -> Result<Value, RunError> {
         let columns = [
             "name", "dtype", "shape", "values", "nan", "min", "max", "mean", "nonzero",
@@ -961,7 +1209,7 @@ impl StepCx<'_> {
                     counts,
                 }
             }
-            ("bars", Value::Table(t)) => {
+            ("bars", Value::Table(t) | Value::Timed { timings: t, .. }) => {
                 let col = |key: &str| -> Result<usize, RunError> {
                     let name = self
                         .string(key)?

@@ -33,6 +33,11 @@ pub enum StepOp {
     /// Stack STAC items into a `(time, band, y, x)` cube like odc-stac (or stackstac), reading
     /// the assets (GeoTIFF/COG, relative to the STAC file) through the [`FileSource`](super::FileSource).
     Stack,
+    /// Read a GeoTIFF/COG (all bands, full resolution) into a `(band, y, x)` array.
+    Raster,
+    /// Time reads of random windows of an array stored in Zarr with different chunk shapes
+    /// (feature `zarr`; needs a [`Clock`](super::Clock)): read counts are exact, timings vary.
+    TimeReads,
     /// Write arrays or chips into a Zarr v3 store (feature `zarr`); every key of the store
     /// becomes an output file under the step's output directory.
     Write,
@@ -40,7 +45,7 @@ pub enum StepOp {
 
 impl StepOp {
     /// Every op, in the order above.
-    pub const ALL: [StepOp; 10] = [
+    pub const ALL: [StepOp; 12] = [
         StepOp::Shapes,
         StepOp::Grid,
         StepOp::Rasterize,
@@ -51,6 +56,8 @@ impl StepOp {
         StepOp::Plot,
         StepOp::Stack,
         StepOp::Write,
+        StepOp::Raster,
+        StepOp::TimeReads,
     ];
 
     /// The name used in recipes.
@@ -66,6 +73,8 @@ impl StepOp {
             StepOp::Plot => "plot",
             StepOp::Stack => "stack",
             StepOp::Write => "write",
+            StepOp::Raster => "raster",
+            StepOp::TimeReads => "time_reads",
         }
     }
 
@@ -93,7 +102,8 @@ impl StepOp {
         match self {
             StepOp::Shapes => Kind::Shapes,
             StepOp::Grid => Kind::Grid,
-            StepOp::Rasterize | StepOp::Stack => Kind::Array,
+            StepOp::Rasterize | StepOp::Stack | StepOp::Raster => Kind::Array,
+            StepOp::TimeReads => Kind::Timed,
             StepOp::Slice => Kind::Chips,
             StepOp::Stac => Kind::Items,
             StepOp::Stats | StepOp::Checksum => Kind::Table,
@@ -113,6 +123,8 @@ impl StepOp {
             StepOp::Plot => PLOT,
             StepOp::Stack => STACK,
             StepOp::Write => WRITE,
+            StepOp::Raster => STAC,
+            StepOp::TimeReads => TIME_READS,
         }
     }
 }
@@ -128,6 +140,7 @@ pub(crate) enum Kind {
     Table,
     Plot,
     Files,
+    Timed,
 }
 
 impl Kind {
@@ -141,6 +154,7 @@ impl Kind {
             Kind::Table => "a table",
             Kind::Plot => "a plot",
             Kind::Files => "files",
+            Kind::Timed => "read timings",
         }
     }
 }
@@ -289,6 +303,28 @@ const SLICE: &[Field] = &[
     ),
 ];
 const STAC: &[Field] = &[f("path", FieldTy::Path, true)];
+const TIME_READS: &[Field] = &[
+    f("input", FieldTy::Input(&[Kind::Array]), true),
+    f("chunks", FieldTy::Str, true),
+    f("window", SIZE, true),
+    f(
+        "reads",
+        FieldTy::Int {
+            min: 1,
+            max: 100_000,
+        },
+        false,
+    ),
+    f(
+        "seed",
+        FieldTy::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        false,
+    ),
+    f("compression", FieldTy::Choice(&["none", "gzip"]), false),
+];
 const WRITE: &[Field] = &[
     f("inputs", FieldTy::Inputs(&[Kind::Array, Kind::Chips]), true),
     f("chunk", SIZE, false),
@@ -341,7 +377,7 @@ const PLOT: &[Field] = &[
     ),
     f(
         "input",
-        FieldTy::Input(&[Kind::Array, Kind::Chips, Kind::Table]),
+        FieldTy::Input(&[Kind::Array, Kind::Chips, Kind::Table, Kind::Timed]),
         true,
     ),
     f("title", FieldTy::Str, false),
@@ -361,7 +397,7 @@ pub(crate) fn plot_input(kind: &str) -> &'static [Kind] {
         "image" => &[Kind::Array],
         "chip_pairs" => &[Kind::Chips],
         "histogram" => &[Kind::Array, Kind::Chips],
-        _ => &[Kind::Table],
+        _ => &[Kind::Table, Kind::Timed],
     }
 }
 

@@ -469,3 +469,67 @@ fn stack_reads_assets_only_inside_the_recipe() {
         assert!(e.to_string().contains(want), "{href}: {e}");
     }
 }
+
+/// A clock that advances 1 ms per call (deterministic timings for tests).
+#[cfg(feature = "zarr")]
+struct TickClock(std::cell::Cell<f64>);
+#[cfg(feature = "zarr")]
+impl Clock for TickClock {
+    fn now_ms(&self) -> f64 {
+        let t = self.0.get() + 1.0;
+        self.0.set(t);
+        t
+    }
+}
+
+#[cfg(feature = "zarr")]
+#[test]
+fn time_reads_counts_are_exact_and_timings_unchecked() {
+    let text = format!(
+        "{GOOD}[[steps]]\nid = \"t\"\nop = \"time_reads\"\ninput = \"mask\"\nchunks = \"1,2\"\n\
+         window = 2\nreads = 5\noutput = \"t.csv\"\n[[steps]]\nid = \"c\"\nop = \"plot\"\n\
+         kind = \"bars\"\ninput = \"t\"\nlabel_column = \"chunk\"\nvalue_column = \"total_ms\"\n\
+         output = \"c.svg\"\n"
+    );
+    let r = Recipe::parse("r.toml", &text).unwrap();
+    // Without a clock the step refuses to run.
+    let e = Runtime::new(&files())
+        .renderer(&JsonRenderer)
+        .run(&r, &r.bind(&[]).unwrap())
+        .unwrap_err();
+    assert!(e.to_string().contains("no clock"), "{e}");
+    let clock = TickClock(std::cell::Cell::new(0.0));
+    let out = Runtime::new(&files())
+        .renderer(&JsonRenderer)
+        .clock(&clock)
+        .run(&r, &r.bind(&[]).unwrap())
+        .unwrap();
+    let get = |n: &str| out.outputs.iter().find(|o| o.name == n).unwrap();
+    let OutputValue::Table(counts) = &get("t.csv").value else {
+        panic!()
+    };
+    // A 2×2 window on a 3×4 uint8 mask: 1×1 chunks → 4 chunks of 1 byte per read; 2×2
+    // chunks → 1, 2 or 4 chunks depending on the position.
+    assert_eq!(counts.rows[0][4], Cell::Float(4.0));
+    assert_eq!(counts.rows[0][6], Cell::Float(1.0));
+    assert!(get("t.csv").checked);
+    assert!(!get("t-timings.csv").checked);
+    assert!(!get("c.svg").checked);
+    let OutputValue::Table(timings) = &get("t-timings.csv").value else {
+        panic!()
+    };
+    assert_eq!(timings.rows[0][1], Cell::Float(1.0));
+    // check_outputs skips the timings, and refuses them in [expected].
+    let problems = check_outputs(&r, &out);
+    assert!(
+        problems.iter().all(|p| !p.contains("timings")),
+        "{problems:?}"
+    );
+    let recorded = format!("{text}[expected]\n\"c.svg\" = \"{}\"\n", "0".repeat(64));
+    let r2 = Recipe::parse("r.toml", &recorded).unwrap();
+    assert!(
+        check_outputs(&r2, &out)
+            .iter()
+            .any(|p| p.contains("`c.svg` holds timings")),
+    );
+}
