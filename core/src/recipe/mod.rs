@@ -34,10 +34,13 @@
 //!
 //! Step ops ([`StepOp`]): `shapes` (read WKT/GeoJSON), `grid` (explicit, or the bounds of
 //! shapes at a resolution), `rasterize` (burn or exact coverage), `slice` (aligned chips of
-//! several arrays), `stac` (STAC items), `stats` (a table), `checksum` (a table of SHA-256),
-//! `plot` (a [`PlotSpec`] rendered by the caller's renderer), `stack` (STAC items into a
-//! `(time, band, y, x)` cube with [`crate::stack::load`], assets read as COGs through the
-//! [`FileSource`]). `write` (Zarr) is known but refused by the validator until it is wired
+//! several arrays), `stac` (STAC items), `stack` (items into a `(time, band, y, x)` cube with
+//! [`crate::stack::load`], assets read as COGs through the [`FileSource`]), `raster` (a
+//! GeoTIFF/COG whole), `stats` (a table), `checksum` (a table of SHA-256), `plot` (a
+//! [`PlotSpec`] rendered by the caller's renderer), and with feature `zarr`: `write` (a Zarr
+//! store whose keys become outputs) and `time_reads` (chunk shapes against the same seeded
+//! window reads, timed with the caller's [`Clock`]; timings are outputs with
+//! `checked: false`). Without the feature those two are refused by the validator
 //! ([`RecipeError::NotAvailable`]).
 //!
 //! Every problem in a recipe is a [`RecipeError`] naming the file, the line and the key.
