@@ -124,7 +124,11 @@ impl HttpSource {
             .get(&self.url)
             .set("Range", &format!("bytes={offset}-{}", end - 1))
             .call()
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(|e| match e {
+                // "HTTP 404" lets callers tell a missing file from an unreachable server.
+                ureq::Error::Status(code, r) => fail(format!("HTTP {code} {}", r.status_text())),
+                other => fail(other.to_string()),
+            })?;
         if resp.status() != 206 {
             return Err(fail(format!(
                 "HTTP {} instead of 206 Partial Content: the server ignores range requests",

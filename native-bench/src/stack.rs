@@ -89,9 +89,14 @@ pub struct StackArgs {
     /// odc mode: never read overviews.
     #[arg(long)]
     pub no_overviews: bool,
-    /// Output: CUBE.npy (plus CUBE.json with grid, dims, times, bands), or CUBE.zarr.
+    /// Output: CUBE.npy (plus CUBE.json with grid, dims, times, bands), or a CUBE.zarr store
+    /// (Zarr v3 group: `cube` (time, band, y, x) with the grid as attributes, coordinate
+    /// arrays `time`, `y`, `x`, and rioxarray's `spatial_ref`).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Zarr output layout (`.zarr` only); default chunks 1×1×512×512, zstd level 1.
+    #[command(flatten)]
+    pub zarr: crate::zarr_io::ZarrOpts,
     /// Overwrite existing output.
     #[arg(long)]
     pub force: bool,
@@ -104,11 +109,6 @@ pub struct StackArgs {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum StackCliError {
-    /// `--out` names a Zarr store, which `geochip stack` cannot write yet.
-    ZarrNotAvailable {
-        /// The requested store.
-        path: PathBuf,
-    },
     /// Pixel stacking without `--out`.
     NoOutput,
     /// `--out` with an extension other than .npy or .zarr.
@@ -121,15 +121,10 @@ pub enum StackCliError {
 impl std::fmt::Display for StackCliError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::ZarrNotAvailable { path } => write!(
-                f,
-                "{}: Zarr output is not available yet in this build (`geochip stack` is not \
-                 wired to a Zarr store yet); write .npy instead",
-                path.display()
-            ),
             Self::NoOutput => write!(
                 f,
-                "pixel stacking needs --out CUBE.npy (or --grid-only to print the grid)"
+                "pixel stacking needs --out CUBE.npy or --out CUBE.zarr (or --grid-only to \
+                 print the grid)"
             ),
             Self::BadOutput { path } => {
                 write!(f, "{}: --out must end in .npy (or .zarr)", path.display())
@@ -188,14 +183,16 @@ pub fn run(args: &StackArgs) -> anyhow::Result<()> {
     // Refuse bad or existing output before any work.
     if !args.grid_only {
         let out = args.out.as_ref().ok_or(StackCliError::NoOutput)?;
-        match out.extension().and_then(|e| e.to_str()) {
+        let outputs = match out.extension().and_then(|e| e.to_str()) {
             Some("zarr") => {
-                return Err(StackCliError::ZarrNotAvailable { path: out.clone() }.into());
+                // Check the layout options before any work.
+                args.zarr.write_options()?;
+                vec![out.clone()]
             }
-            Some("npy") => {}
+            Some("npy") => vec![out.clone(), out.with_extension("json")],
             _ => return Err(StackCliError::BadOutput { path: out.clone() }.into()),
-        }
-        for p in [out.clone(), out.with_extension("json")] {
+        };
+        for p in outputs {
             if p.exists() && !args.force {
                 bail!("{}: exists (use --force to overwrite)", p.display());
             }
@@ -334,6 +331,9 @@ fn stack_pixels(
         bar.set_position(done as u64);
     })?;
     bar.finish_and_clear();
+    if out.extension().and_then(|e| e.to_str()) == Some("zarr") {
+        return write_zarr(args, &out, &cube, params, &opts);
+    }
     write_npy(&out, &cube.array, args.force)?;
     let sidecar = out.with_extension("json");
     let mut json = cube.grid.to_json();
@@ -368,6 +368,88 @@ fn stack_pixels(
         cube.array.dtype(),
         shape,
         sidecar.display()
+    );
+    Ok(())
+}
+
+/// The cube as a Zarr v3 group at `out` (written to a temporary sibling, renamed into place):
+/// `/cube` (time, band, y, x) with `dimension_names`, the grid attributes (GeoZarr `proj:`,
+/// `spatial:`; rioxarray's `grid_mapping` → `/spatial_ref`), the Zarr fill value and a
+/// `nodata` attribute = the cube's nodata (odc-stac's attribute; no `_FillValue`, so xarray
+/// returns the values as stacked, unmasked) and the band names in attribute `band` (the core
+/// writes no string arrays); 1-D
+/// coordinate arrays `/time` (int64 nanoseconds since 1970-01-01, CF `units` so xarray
+/// decodes datetime64[ns]), `/y`, `/x` (float64, pixel centres or corners as in the sidecar);
+/// the root group's `geochip:stack` attribute holds the sidecar JSON (grid, coords, mode).
+fn write_zarr(
+    args: &StackArgs,
+    out: &Path,
+    cube: &geochip::stack::Stack,
+    params: &GridParams,
+    opts: &LoadOptions,
+) -> anyhow::Result<()> {
+    use serde_json::{Map, Value, json};
+    let mut zopts = args.zarr.write_options()?;
+    let g = &cube.grid;
+    let nodata = if cube.nodata.is_nan() {
+        json!("NaN")
+    } else {
+        json!(cube.nodata)
+    };
+    zopts.fill_value = Some(cube.nodata);
+    zopts.attributes.insert("band".into(), json!(g.band));
+    zopts.attributes.insert("nodata".into(), nodata.clone());
+    let mut meta = g.to_json();
+    if let Some(obj) = meta.as_object_mut() {
+        obj.insert("mode".into(), serde_json::to_value(params.mode)?);
+        obj.insert("dtype".into(), cube.array.dtype().to_string().into());
+        obj.insert("nodata".into(), nodata);
+        obj.insert("resampling".into(), serde_json::to_value(opts.resampling)?);
+        obj.insert("array".into(), "cube".into());
+        obj.insert("sha256".into(), cube.array.sha256().into());
+    }
+    let mut times = Vec::with_capacity(g.time.len());
+    for t in &g.time {
+        let ns = geochip::stac::Timestamp::parse(t)
+            .and_then(|ts| i64::try_from(ts.0).ok())
+            .with_context(|| format!("time coordinate '{t}' is not a datetime64[ns]"))?;
+        times.push(ns);
+    }
+    let store = crate::zarr_io::ZarrOut::create(out, args.force)?;
+    let mut root = Map::new();
+    root.insert("geochip:stack".into(), meta);
+    store.store().create_group("/", root)?;
+    store.store().write_array("/cube", &cube.array, &zopts)?;
+    let coord = |name: &str, mut attributes: Map<String, Value>| {
+        attributes.insert("geochip:coordinate".into(), json!(name));
+        geochip::zarr::WriteOptions {
+            attributes,
+            ..geochip::zarr::WriteOptions::default()
+        }
+    };
+    let mut tattrs = Map::new();
+    tattrs.insert("units".into(), json!("nanoseconds since 1970-01-01"));
+    tattrs.insert("calendar".into(), json!("proleptic_gregorian"));
+    let time = LabeledArray::from_shape_vec(&["time"], &[times.len()], times)?;
+    store
+        .store()
+        .write_array("/time", &time, &coord("time", tattrs))?;
+    for (name, v) in [("y", &g.y), ("x", &g.x)] {
+        let a = LabeledArray::from_shape_vec(&[name], &[v.len()], v.clone())?;
+        store
+            .store()
+            .write_array(&format!("/{name}"), &a, &coord(name, Map::new()))?;
+    }
+    store.commit()?;
+    eprintln!(
+        "wrote {} (cube {} {:?}, chunks {:?}, {})",
+        out.display(),
+        cube.array.dtype(),
+        cube.array.shape(),
+        args.zarr.chunks.clone().unwrap_or_else(|| {
+            geochip::zarr::default_chunk_shape(cube.array.dims(), cube.array.shape())
+        }),
+        args.zarr.compression
     );
     Ok(())
 }

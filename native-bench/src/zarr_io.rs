@@ -163,7 +163,9 @@ fn default_array(path: &Path) -> anyhow::Result<String> {
         }
         let v: serde_json::Value = serde_json::from_slice(&std::fs::read(&meta)?)
             .with_context(|| format!("{}: not JSON", meta.display()))?;
-        if v["node_type"] == "array" {
+        // 1-D arrays named after their only dim are coordinates (xarray's rule), not data.
+        let coordinate = v["dimension_names"] == serde_json::json!([name]);
+        if v["node_type"] == "array" && !coordinate {
             arrays.push(name);
         }
     }

@@ -160,7 +160,7 @@ fn pixels_match_odc_stac_and_stackstac() {
 }
 
 #[test]
-fn output_must_be_given_and_zarr_is_not_available_yet() {
+fn output_must_be_given() {
     let o = geochip(&["stack", ITEMS]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
@@ -168,13 +168,109 @@ fn output_must_be_given_and_zarr_is_not_available_yet() {
         err.contains("--out") && err.contains("--grid-only"),
         "{err}"
     );
+    let o = geochip(&["stack", ITEMS, "--out", "cube.tif"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("must end in .npy"));
+}
+
+#[test]
+fn zarr_output_round_trips_with_coordinates_and_grid() {
     let dir = scratch("zarr");
     let z = dir.join("cube.zarr");
-    let o = geochip(&["stack", ITEMS, "--out", z.to_str().unwrap()]);
+    let zs = z.to_str().unwrap();
+    // A bad layout is refused before any work, and nothing is created.
+    let o = geochip(&[
+        "stack",
+        ITEMS,
+        "--quiet",
+        "--out",
+        zs,
+        "--compression",
+        "lz4",
+    ]);
     assert!(!o.status.success());
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("Zarr output is not available yet"), "{err}");
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--compression"));
     assert!(!z.exists());
+    let o = geochip(&["stack", ITEMS, "--groupby", "id", "--quiet", "--out", zs]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let store = common::zarr_store(&z);
+    let cube = store.open_array("/cube").unwrap();
+    assert_eq!(cube.dims(), ["time", "band", "y", "x"]);
+    assert_eq!(cube.shape(), [3, 4, 76, 83]);
+    let a = cube.read().unwrap();
+    // odc-stac 0.5.3's cube (as in pixels_match_odc_stac_and_stackstac).
+    assert_eq!(
+        a.sha256(),
+        "2bbce111bf7858b8e3bb5bd150e152922a9a765cd8ada7e39fa67baaafaeaaf1"
+    );
+    let g = cube.grid().unwrap();
+    assert_eq!(
+        g.transform.to_affine(),
+        [10.0, 0.0, 767850.0, 0.0, -10.0, 6090010.0]
+    );
+    assert_eq!(g.crs.as_ref().unwrap().to_string(), "EPSG:32755");
+    let attrs = cube.attributes();
+    assert_eq!(
+        attrs["band"],
+        serde_json::json!(["B02", "B03", "B04", "B08"])
+    );
+    assert_eq!(attrs["grid_mapping"], "spatial_ref");
+    assert_eq!(attrs["nodata"], 0.0);
+    // Default chunks: one (time, band) plane of up to 512×512 per chunk.
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(z.join("cube/zarr.json")).unwrap()).unwrap();
+    assert_eq!(
+        meta["chunk_grid"]["configuration"]["chunk_shape"],
+        serde_json::json!([1, 1, 76, 83])
+    );
+    assert_eq!(meta["codecs"][1]["name"], "zstd");
+    // Coordinates: time in ns since the epoch (2024-01-05T00:10:00Z first), y/x centres.
+    let t = store.open_array("/time").unwrap();
+    assert_eq!(t.dims(), ["time"]);
+    assert_eq!(t.attributes()["units"], "nanoseconds since 1970-01-01");
+    assert_eq!(
+        t.read().unwrap().sum_f64(),
+        3.0 * 1_704_413_400e9 + 15.0 * 86_400e9
+    );
+    let x = store.open_array("/x").unwrap().read().unwrap();
+    assert_eq!(x.shape(), [83]);
+    assert_eq!(
+        x.sum_f64(),
+        (0..83)
+            .map(|i| 767_855.0 + 10.0 * f64::from(i))
+            .sum::<f64>()
+    );
+    let sr = store.open_array("/spatial_ref").unwrap();
+    assert_eq!(sr.attributes()["spatial_ref"], "EPSG:32755");
+    // `geochip slice` finds the data array by itself (coordinates are not data).
+    let o = geochip(&["slice", zs, "--input-dims", "y=32,x=32", "--plan"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // Existing stores are kept without --force, replaced with it (here: sharded gzip).
+    let o = geochip(&["stack", ITEMS, "--quiet", "--out", zs]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--force"));
+    let o = geochip(&[
+        "stack",
+        ITEMS,
+        "--groupby",
+        "id",
+        "--quiet",
+        "--force",
+        "--out",
+        zs,
+        "--compression",
+        "gzip:5",
+        "--chunks",
+        "1,2,16,16",
+        "--shards",
+        "1,4,32,32",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let cube = common::zarr_store(&z).open_array("/cube").unwrap();
+    assert_eq!(
+        cube.read().unwrap().sha256(),
+        "2bbce111bf7858b8e3bb5bd150e152922a9a765cd8ada7e39fa67baaafaeaaf1"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
