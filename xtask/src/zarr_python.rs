@@ -1,5 +1,5 @@
 //! `cargo xtask zarr-python`: geochip's Zarr output read by zarr-python, a second
-//! implementation. Writes stores with the native CLI (`rasterize`, `slice`) and the
+//! implementation. Writes stores with the native CLI (`rasterize`, `slice`, `stack`) and the
 //! `zarr_stores` example (float32 cubes sharded+zstd and gzip, raw int16), then runs
 //! `xtask/python/check_zarr.py` in a venv with pinned zarr and numpy: values (SHA-256),
 //! `dimension_names`, attributes, codecs, and each chip against its source window.
@@ -126,7 +126,43 @@ fn cli_stores(ws: &Workspace, dir: &Path) -> Result<Value> {
             &chips.display().to_string(),
         ],
     )?;
+    // A stacked cube (odc-stac semantics) as a sharded zstd store; its values must be
+    // odc-stac 0.5.3's cube (the sha256 native-bench/tests/cli_stack.rs checks too).
+    let cube = dir.join("cube.zarr");
+    geochip(
+        ws,
+        &[
+            "stack",
+            "tests/fixtures/stacking/items.json",
+            "--groupby",
+            "id",
+            "--quiet",
+            "--chunks",
+            "1,1,32,32",
+            "--shards",
+            "1,4,64,64",
+            "--compression",
+            "zstd:1",
+            "--out",
+            &cube.display().to_string(),
+        ],
+    )?;
     Ok(json!({"arrays": [
+        {
+            "store": "cube.zarr", "path": "cube", "dtype": "uint16", "shape": [3, 4, 76, 83],
+            "dims": ["time", "band", "y", "x"], "codecs": ["sharding_indexed", "zstd"],
+            "sha256": "2bbce111bf7858b8e3bb5bd150e152922a9a765cd8ada7e39fa67baaafaeaaf1",
+            "attributes": {
+                "proj:code": "EPSG:32755", "band": ["B02", "B03", "B04", "B08"],
+                "spatial:transform": [10.0, 0.0, 767850.0, 0.0, -10.0, 6090010.0],
+                "grid_mapping": "spatial_ref",
+            },
+        },
+        {
+            "store": "cube.zarr", "path": "time", "dtype": "int64", "shape": [3],
+            "dims": ["time"],
+            "attributes": {"units": "nanoseconds since 1970-01-01", "calendar": "proleptic_gregorian"},
+        },
         {
             "store": "labels.zarr", "path": "labels", "dtype": "uint8", "shape": [40, 40],
             "dims": ["y", "x"], "sha256": summary["sha256"], "codecs": ["gzip"],
