@@ -92,7 +92,7 @@ fn quick_run_appends_results_and_report_renders() {
     let rep = geochip(&["bench", "report", "--results", out]);
     assert!(rep.status.success(), "{}", text(&rep.stderr));
     let md = std::fs::read_to_string(report_dir.join("report.md")).expect("report.md");
-    assert!(md.contains("## slicing"), "{md}");
+    assert!(md.contains("### slicing"), "{md}");
     assert!(
         md.contains("| `S1_f32_8x1024x1024_256_overlap32/gather` |"),
         "{md}"
@@ -104,8 +104,18 @@ fn quick_run_appends_results_and_report_renders() {
     let again = geochip(&["bench", "report", "--results", out]);
     assert!(!again.status.success());
     assert!(text(&again.stderr).contains("--force"));
-    let forced = geochip(&["bench", "report", "--results", out, "--force"]);
+    let forced = geochip(&[
+        "bench",
+        "report",
+        "--results",
+        out,
+        "--force",
+        "--svg-prefix",
+        "bench-report/",
+    ]);
     assert!(forced.status.success(), "{}", text(&forced.stderr));
+    let md = std::fs::read_to_string(report_dir.join("report.md")).expect("report.md");
+    assert!(md.contains("](bench-report/slicing.svg)"), "{md}");
 }
 
 #[test]

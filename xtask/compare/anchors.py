@@ -127,14 +127,15 @@ def main():
         kvikio_state = f"kvikio {kvikio.__version__} importable"
     except Exception as e:  # no GPU / CUDA: kvikio does not import
         kvikio_state = f"kvikio not importable ({type(e).__name__}: {e})"
+    from importlib import metadata
+
     versions = {}
-    for mod in ("numpy", "xarray", "xbatcher", "rasterio", "odc.stac", "stackstac", "zarr",
-                "tensorstore"):
+    for dist in ("numpy", "xarray", "xbatcher", "rasterio", "odc-stac", "stackstac", "zarr",
+                 "tensorstore"):
         try:
-            m = __import__(mod, fromlist=["__version__"])
-            versions[mod] = getattr(m, "__version__", "?")
-        except Exception as e:
-            versions[mod] = f"not importable: {e}"
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
     Path(a.out).write_text(json.dumps({
         "schema": "geochip-compare/1", "python": platform.python_version(),
         "versions": versions, "kvikio": kvikio_state, "results": results,

@@ -6,7 +6,8 @@
 //! (`sharding_indexed`, inner chunks raw, index `[offset, nbytes]` as little-endian u64 pairs
 //! at the end of the shard, index codecs `bytes` only). Files go under `$GEOCHIP_GDS_DIR`
 //! (point it at the NVMe file system to measure; default: the system temp dir) and are
-//! removed afterwards.
+//! removed afterwards. The files were just written, so reads may come from the page cache:
+//! set `GEOCHIP_DROP_CACHES=1` (as root) to empty it before every timed read.
 //!
 //! Cases, for several chunk sizes and thread counts (like kvikio's single-node benchmark):
 //! * `cufile_read`: each thread reads its share of chunk files straight into device memory
@@ -44,6 +45,16 @@ pub enum GdsMode {
     Compatibility(String),
     /// No cuFile: why.
     None(String),
+}
+
+/// With `GEOCHIP_DROP_CACHES=1` (as root), empties the page cache before each timed read, so
+/// neither path reads the just-written files from memory.
+fn drop_caches() -> Result<()> {
+    if std::env::var("GEOCHIP_DROP_CACHES").as_deref() == Ok("1") {
+        std::fs::write("/proc/sys/vm/drop_caches", "3")
+            .context("GEOCHIP_DROP_CACHES=1: cannot write /proc/sys/vm/drop_caches (needs root)")?;
+    }
+    Ok(())
 }
 
 fn nvidia_fs_loaded() -> bool {
@@ -212,6 +223,7 @@ fn cufile_read(
         }
         work.push((buf, handles));
     }
+    drop_caches()?;
     let t = Instant::now();
     let results: Vec<Result<()>> = std::thread::scope(|s| {
         let joins: Vec<_> = work
@@ -264,6 +276,7 @@ fn staged_read(
         let pinned = unsafe { cu.alloc_pinned_with_flags::<u8>(len, 0) }?;
         work.push((stream, dev, pinned, share));
     }
+    drop_caches()?;
     let t = Instant::now();
     let results: Vec<Result<()>> = std::thread::scope(|s| {
         let joins: Vec<_> = work
