@@ -18,77 +18,29 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, criterion_group, criterion_main};
-use geochip::rasterize::geo_types::{Geometry, LineString, Polygon};
+use geochip::rasterize::geo_types::Geometry;
 use geochip::rasterize::{RasterizeOptions, ReadOptions, Shape, rasterize, read_wkt};
 use geochip::{DType, GeoTransform, Grid};
 
-/// SplitMix64: a fixed-seed generator with no dependencies.
-struct Rng(u64);
+// The R1/R2 workloads are defined once, shared with `geochip bench` and `cargo xtask compare`.
+#[path = "../src/bench/workloads.rs"]
+#[allow(dead_code)]
+mod workloads;
 
-impl Rng {
-    fn next(&mut self) -> f64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
+use workloads::RasterizeWorkload;
 
 fn grid_10m() -> Grid {
-    Grid::new(
-        GeoTransform::new(10.0, 0.0, 300_000.0, 0.0, -10.0, 4_000_000.0),
-        4096,
-        4096,
-        None,
-    )
-    .expect("grid")
-}
-
-/// A star-shaped ring of `n` vertices around `(cx, cy)` (world), radius in `[r/2, r]`.
-fn ring(rng: &mut Rng, cx: f64, cy: f64, r: f64, n: usize) -> LineString<f64> {
-    (0..n)
-        .map(|j| {
-            let t = j as f64 / n as f64 * std::f64::consts::TAU;
-            let rr = r * (0.5 + 0.5 * rng.next());
-            (cx + rr * t.cos(), cy + rr * t.sin())
-        })
-        .collect::<Vec<_>>()
-        .into()
+    RasterizeWorkload::r1(false).grid()
 }
 
 /// R1: 10,000 polygons of 8–32 vertices, 50–400 m across, every fifth with a hole.
-fn r1_shapes(grid: &Grid) -> Vec<Shape> {
-    let mut rng = Rng(4);
-    let (w, h) = (grid.width as f64, grid.height as f64);
-    (0..10_000)
-        .map(|k| {
-            let (cx, cy) = grid.transform.apply(rng.next() * w, rng.next() * h);
-            let r = 25.0 + 175.0 * rng.next();
-            let n = 8 + (rng.next() * 25.0) as usize;
-            let outer = ring(&mut rng, cx, cy, r, n);
-            let holes = if k % 5 == 0 {
-                vec![ring(&mut rng, cx, cy, r * 0.3, 8)]
-            } else {
-                vec![]
-            };
-            Shape::new(Polygon::new(outer, holes).into(), k as i64 + 1)
-        })
-        .collect()
+fn r1_shapes(_grid: &Grid) -> Vec<Shape> {
+    RasterizeWorkload::r1(false).shapes()
 }
 
 /// R2: five 50,000-vertex polygons, each spanning about a third of the grid.
-fn r2_shapes(grid: &Grid) -> Vec<Shape> {
-    let mut rng = Rng(5);
-    (0..5)
-        .map(|k| {
-            let (cx, cy) = grid
-                .transform
-                .apply(800.0 + 600.0 * k as f64, 800.0 + 500.0 * k as f64);
-            let outer = ring(&mut rng, cx, cy, 7_000.0, 50_000);
-            Shape::new(Polygon::new(outer, vec![]).into(), k as i64 + 1)
-        })
-        .collect()
+fn r2_shapes(_grid: &Grid) -> Vec<Shape> {
+    RasterizeWorkload::r2(false).shapes()
 }
 
 /// R3: the real parcels, one shape per part, value = part index + 1, on a 0.25 m grid.
