@@ -78,39 +78,46 @@ impl Cog {
                     .ok_or_else(missing),
             }
         };
-        let decode_one = |c: &ChunkRead| -> Result<Option<Vec<u8>>, CogError> {
-            match bytes_of(c)? {
-                None => Ok(None),
-                Some(b) => self.decode_chunk(plan.level, l, c, b).map(Some),
-            }
-        };
-        #[cfg(feature = "parallel")]
-        let decoded: Vec<Option<Vec<u8>>> = plan
-            .chunks
-            .par_iter()
-            .map(decode_one)
-            .collect::<Result<_, _>>()?;
-        #[cfg(not(feature = "parallel"))]
-        let decoded: Vec<Option<Vec<u8>>> = plan
-            .chunks
-            .iter()
-            .map(decode_one)
-            .collect::<Result<_, _>>()?;
-
         let size = l.dtype.size();
         let (w, h) = (plan.window.width, plan.window.height);
         let mut out = vec![0u8; plan.bands.len() * h * w * size];
+        // Split the output into the disjoint row pieces each chunk fills, so chunks decode and
+        // copy in parallel straight into the result (no per-chunk buffers, no unsafe).
+        let mut pieces = split_by_chunk(l, plan, &mut out);
         let fill = self.info.nodata.and_then(|v| le_value(l.dtype, v));
-        if let Some(fill) = fill.filter(|_| decoded.iter().any(Option::is_none)) {
-            for px in out.chunks_exact_mut(size) {
-                px.copy_from_slice(&fill[..size]);
+        let run = |scratch: &mut Vec<u8>,
+                   (c, pieces): (&ChunkRead, &mut Vec<Piece<'_>>)|
+         -> Result<(), CogError> {
+            match bytes_of(c)? {
+                Some(b) => {
+                    self.decode_chunk(plan.level, l, c, b, scratch)?;
+                    copy_pieces(l, c, scratch, pieces);
+                }
+                None => {
+                    if let Some(fill) = &fill {
+                        for p in pieces.iter_mut() {
+                            for px in p.bytes.chunks_exact_mut(size) {
+                                px.copy_from_slice(fill);
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(())
+        };
+        #[cfg(feature = "parallel")]
+        plan.chunks
+            .par_iter()
+            .zip(pieces.par_iter_mut())
+            .try_for_each_init(Vec::new, run)?;
+        #[cfg(not(feature = "parallel"))]
+        {
+            let mut scratch = Vec::new();
+            for job in plan.chunks.iter().zip(pieces.iter_mut()) {
+                run(&mut scratch, job)?;
             }
         }
-        for (c, data) in plan.chunks.iter().zip(&decoded) {
-            if let Some(data) = data {
-                place(l, plan, c, data, &mut out);
-            }
-        }
+        drop(pieces);
         let grid = lv
             .grid
             .window(plan.window)
@@ -120,7 +127,7 @@ impl Cog {
                 source,
             })?;
         let shape = [plan.bands.len(), h, w];
-        to_array(l.dtype, &shape, &out)
+        to_array(l.dtype, &shape, out)
             .and_then(|a| a.with_grid(grid))
             .map_err(|source| CogError::Array {
                 input: self.name.clone(),
@@ -135,7 +142,8 @@ impl Cog {
         l: &Layout,
         c: &ChunkRead,
         bytes: &[u8],
-    ) -> Result<Vec<u8>, CogError> {
+        buf: &mut Vec<u8>,
+    ) -> Result<(), CogError> {
         let corrupt = |reason: String| CogError::Corrupt {
             input: self.name.clone(),
             level,
@@ -154,19 +162,20 @@ impl Cog {
         };
         let row_elems = l.chunk_w * spp;
         let expected = rows * row_elems * size;
-        let mut buf = vec![0u8; expected];
+        buf.clear();
+        buf.resize(expected, 0);
         let produced = match l.compression {
             1 => {
                 let n = bytes.len().min(expected);
                 buf[..n].copy_from_slice(&bytes[..n]);
                 n
             }
-            8 | 32946 => inflate(bytes, &mut buf).map_err(corrupt)?,
-            5 => lzw(bytes, &mut buf).map_err(corrupt)?,
-            32773 => packbits(bytes, &mut buf).map_err(corrupt)?,
-            7 => jpeg(l, bytes, &mut buf).map_err(corrupt)?,
+            8 | 32946 => inflate(bytes, buf).map_err(corrupt)?,
+            5 => lzw(bytes, buf).map_err(corrupt)?,
+            32773 => packbits(bytes, buf).map_err(corrupt)?,
+            7 => jpeg(l, bytes, buf).map_err(corrupt)?,
             code => match self.codecs.get(code) {
-                Some(d) => d.decompress(bytes, &mut buf).map_err(corrupt)?,
+                Some(d) => d.decompress(bytes, buf).map_err(corrupt)?,
                 None => {
                     return Err(CogError::CodecUnavailable {
                         input: self.name.clone(),
@@ -193,9 +202,9 @@ impl Cog {
                 if l.big_endian && size > 1 {
                     buf.chunks_exact_mut(size).for_each(<[u8]>::reverse);
                 }
-                undo_horizontal(&mut buf, row_elems * size, spp, size);
+                undo_horizontal(buf, row_elems * size, spp, size);
             }
-            3 => undo_floating_point(&mut buf, row_elems, spp, size),
+            3 => undo_floating_point(buf, row_elems, spp, size),
             p => {
                 return Err(CogError::Unsupported {
                     input: self.name.clone(),
@@ -203,48 +212,90 @@ impl Cog {
                 });
             }
         }
-        Ok(buf)
+        Ok(())
     }
 }
 
-/// Copies the part of a decoded chunk that lies in the window into `out` (`band, y, x`).
-fn place(l: &Layout, plan: &WindowPlan, c: &ChunkRead, data: &[u8], out: &mut [u8]) {
+/// The part of one output row (one band) that one chunk fills.
+struct Piece<'a> {
+    /// Sample index of the band inside the chunk (0 for band-separate files).
+    sample: usize,
+    /// Image row.
+    y: usize,
+    /// First image column.
+    x: usize,
+    bytes: &'a mut [u8],
+}
+
+/// Splits `out` (`band, y, x`) into the pieces each planned chunk fills, in plan order.
+fn split_by_chunk<'a>(l: &Layout, plan: &WindowPlan, out: &'a mut [u8]) -> Vec<Vec<Piece<'a>>> {
+    let size = l.dtype.size();
+    let win = plan.window;
+    let mut pieces: Vec<Vec<Piece<'a>>> = plan.chunks.iter().map(|_| Vec::new()).collect();
+    // Plan order is plane, then chunk row, then chunk column over the window's chunk ranges.
+    let cx0 = win.col_off / l.chunk_w;
+    let ncols = (win.col_end() - 1) / l.chunk_w - cx0 + 1;
+    let cy0 = win.row_off / l.chunk_h;
+    let nrows = (win.row_end() - 1) / l.chunk_h - cy0 + 1;
+    let planes: Vec<usize> = if l.planar {
+        plan.chunks
+            .iter()
+            .step_by(ncols * nrows)
+            .map(|c| c.plane)
+            .collect()
+    } else {
+        vec![0]
+    };
+    let band_len = win.width * win.height * size;
+    if band_len == 0 {
+        return pieces;
+    }
+    for (&band, band_out) in plan.bands.iter().zip(out.chunks_exact_mut(band_len)) {
+        let (plane, sample) = if l.planar { (band, 0) } else { (0, band) };
+        let Some(p) = planes.iter().position(|q| *q == plane) else {
+            continue;
+        };
+        for (dy, mut row) in band_out.chunks_exact_mut(win.width * size).enumerate() {
+            let y = win.row_off + dy;
+            let cy = y / l.chunk_h - cy0;
+            let mut x = win.col_off;
+            for cx in 0..ncols {
+                let end = ((cx0 + cx + 1) * l.chunk_w).min(win.col_end());
+                let (seg, rest) = std::mem::take(&mut row).split_at_mut((end - x) * size);
+                row = rest;
+                let k = (p * nrows + cy) * ncols + cx;
+                pieces[k].push(Piece {
+                    sample,
+                    y,
+                    x,
+                    bytes: seg,
+                });
+                x = end;
+            }
+        }
+    }
+    pieces
+}
+
+/// Copies a decoded chunk (little-endian samples) into its pieces of the output.
+fn copy_pieces(l: &Layout, c: &ChunkRead, data: &[u8], pieces: &mut [Piece<'_>]) {
     let size = l.dtype.size();
     let spp = if l.planar { 1 } else { l.samples };
     let (x0, y0) = (c.cx * l.chunk_w, c.cy * l.chunk_h);
-    let rows = data.len() / (l.chunk_w * spp * size);
-    let win = plan.window;
-    let xs = x0.max(win.col_off);
-    let xe = (x0 + l.chunk_w).min(win.col_end());
-    let ys = y0.max(win.row_off);
-    let ye = (y0 + rows).min(win.row_end());
-    if xs >= xe || ys >= ye {
-        return;
-    }
-    let n = xe - xs;
-    for (ob, &band) in plan.bands.iter().enumerate() {
-        let sample = if l.planar {
-            if band != c.plane {
-                continue;
+    let row_bytes = l.chunk_w * spp * size;
+    for p in pieces {
+        let start = (p.y - y0) * row_bytes + ((p.x - x0) * spp + p.sample) * size;
+        let n = p.bytes.len() / size;
+        let src = &data[start..];
+        if spp == 1 {
+            p.bytes.copy_from_slice(&src[..n * size]);
+        } else if size == 1 {
+            for (d, s) in p.bytes.iter_mut().zip(src.iter().step_by(spp)) {
+                *d = *s;
             }
-            0
         } else {
-            band
-        };
-        for y in ys..ye {
-            let src_row = (y - y0) * l.chunk_w * spp;
-            let dst =
-                ((ob * win.height + (y - win.row_off)) * win.width + (xs - win.col_off)) * size;
-            if spp == 1 {
-                let src = (src_row + xs - x0) * size;
-                out[dst..dst + n * size].copy_from_slice(&data[src..src + n * size]);
-            } else {
-                let dst_px = out[dst..dst + n * size].chunks_exact_mut(size);
-                let first = (src_row + (xs - x0) * spp + sample) * size;
-                let src_px = data[first..].chunks(spp * size);
-                for (d, s) in dst_px.zip(src_px) {
-                    d.copy_from_slice(&s[..size]);
-                }
+            for (d, s) in p.bytes.chunks_exact_mut(size).zip(src.chunks(spp * size)) {
+                d.copy_from_slice(&s[..size]);
             }
         }
     }
@@ -367,17 +418,35 @@ pub(crate) fn undo_horizontal(buf: &mut [u8], row_bytes: usize, spp: usize, size
             }
         }};
     }
-    match size {
-        1 => {
+    match (size, spp) {
+        (1, 1) => acc_u8::<1>(buf, row_bytes),
+        (1, 2) => acc_u8::<2>(buf, row_bytes),
+        (1, 3) => acc_u8::<3>(buf, row_bytes),
+        (1, 4) => acc_u8::<4>(buf, row_bytes),
+        (1, _) => {
             for row in buf.chunks_exact_mut(row_bytes) {
                 for i in spp..row.len() {
                     row[i] = row[i].wrapping_add(row[i - spp]);
                 }
             }
         }
-        2 => acc!(u16),
-        4 => acc!(u32),
+        (2, _) => acc!(u16),
+        (4, _) => acc!(u32),
         _ => acc!(u64),
+    }
+}
+
+/// Predictor 2 for bytes with `N` samples per pixel: running sums in registers, about 3x
+/// faster than indexing the previous pixel.
+fn acc_u8<const N: usize>(buf: &mut [u8], row_bytes: usize) {
+    for row in buf.chunks_exact_mut(row_bytes) {
+        let mut acc = [0u8; N];
+        for px in row.chunks_exact_mut(N) {
+            for (a, v) in acc.iter_mut().zip(px.iter_mut()) {
+                *a = a.wrapping_add(*v);
+                *v = *a;
+            }
+        }
     }
 }
 
@@ -423,11 +492,11 @@ fn le_value(dtype: DType, v: f64) -> Option<Vec<u8>> {
     }
 }
 
-/// A `band, y, x` array from little-endian bytes.
+/// A `band, y, x` array from little-endian bytes (moved, not copied, for `uint8`).
 fn to_array(
     dtype: DType,
     shape: &[usize],
-    bytes: &[u8],
+    bytes: Vec<u8>,
 ) -> Result<LabeledArray, crate::ArrayError> {
     const DIMS: [&str; 3] = ["band", "y", "x"];
     macro_rules! typed {
@@ -445,7 +514,7 @@ fn to_array(
         }};
     }
     match dtype {
-        DType::U8 => LabeledArray::from_shape_vec(&DIMS, shape, bytes.to_vec()),
+        DType::U8 => LabeledArray::from_shape_vec(&DIMS, shape, bytes),
         DType::U16 => typed!(u16),
         DType::U32 => typed!(u32),
         DType::U64 => typed!(u64),

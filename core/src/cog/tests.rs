@@ -205,3 +205,20 @@ fn bad_levels_bands_and_windows_are_typed_errors() {
         Err(CogError::Fetch { .. })
     ));
 }
+
+#[test]
+fn byte_predictor_fast_paths_equal_the_generic_sum() {
+    for spp in 1..=5 {
+        let row_bytes = 7 * spp;
+        let data: Vec<u8> = (0..row_bytes * 3).map(|i| (i * 37 % 251) as u8).collect();
+        let mut want = data.clone();
+        for row in want.chunks_exact_mut(row_bytes) {
+            for i in spp..row.len() {
+                row[i] = row[i].wrapping_add(row[i - spp]);
+            }
+        }
+        let mut got = data.clone();
+        decode::tests_api::undo_horizontal(&mut got, row_bytes, spp, 1);
+        assert_eq!(got, want, "spp {spp}");
+    }
+}
