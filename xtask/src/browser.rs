@@ -434,6 +434,133 @@ fn burning_lesson_case(
     check_svg_answer(s, "burning", "burn-lesson", "bl-error", &what, native)
 }
 
+/// The stacking lesson: set the form, Run, wait for the asynchronous run (the page fetches
+/// byte ranges between steps) and compare summary and SVG with the lesson computed natively
+/// from the same files (read whole through `MemorySource`, the synchronous reader).
+fn stacking_lesson_case(
+    s: &Session,
+    repo: &Path,
+    catalog: &str,
+    input: &geochip::lesson::StackLessonInput<'_>,
+) -> Result<()> {
+    for (id, text) in [
+        ("#st-bands", input.bands),
+        ("#st-resolution", input.resolution),
+        ("#st-crs", input.crs),
+        ("#st-bbox", input.bbox),
+    ] {
+        s.type_into(id, text)?;
+    }
+    select(s, "st-resampling", input.resampling)?;
+    select(s, "st-groupby", input.groupby)?;
+    let runs = "return Number(document.getElementById('stack-lesson').dataset.runs || 0);";
+    let before = s.eval(runs)?.as_u64().unwrap_or(0);
+    s.click("#st-run")?;
+    s.wait_for(
+        "the stacking run to finish",
+        &format!(
+            "return Number(document.getElementById('stack-lesson').dataset.runs || 0) > {before};"
+        ),
+        Duration::from_secs(60),
+    )?;
+    let dir = repo.join("cookbooks/data/stacking");
+    let mut reader = geochip::lesson::SourceReader::new(|href: &str| {
+        let path = dir.join(href);
+        let bytes = std::fs::read(&path).map_err(|e| {
+            geochip::stack::AssetError::not_found(format!("{}: {e}", path.display()))
+        })?;
+        Ok(Box::new(geochip::cog::MemorySource::new(href, bytes))
+            as Box<dyn geochip::cog::ByteSource>)
+    });
+    let native = geochip::lesson::stacking_lesson(catalog, input, &mut reader)
+        .map(|a| (a.summary, a.svg))
+        .map_err(|e| e.to_string());
+    let what = format!(
+        "bands '{}' resolution '{}' crs '{}' {} groupby {} bbox '{}'",
+        input.bands, input.resolution, input.crs, input.resampling, input.groupby, input.bbox
+    );
+    check_svg_answer(s, "stacking", "stack-lesson", "st-error", &what, native)
+}
+
+/// The stacking lesson's cases (page answers equal native, bad input included) and the check
+/// that its data came over HTTP range requests.
+fn stacking_lessons(session: &Session, base: &str, repo: &Path, shots: &Path) -> Result<()> {
+    open_lesson(session, base, "stacking.html", "stack-lesson")?;
+    let catalog_path = repo.join("cookbooks/data/stacking/catalog.json");
+    let catalog = std::fs::read_to_string(&catalog_path)
+        .with_context(|| format!("cannot read {}", catalog_path.display()))?;
+    let stack_input = geochip::lesson::StackLessonInput {
+        bands: "red, green, blue",
+        resolution: "600",
+        crs: "",
+        resampling: "nearest",
+        groupby: "solar_day",
+        bbox: "",
+    };
+    for case in [
+        stack_input,
+        geochip::lesson::StackLessonInput {
+            groupby: "time",
+            resolution: "1200",
+            resampling: "average",
+            ..stack_input
+        },
+        geochip::lesson::StackLessonInput {
+            bbox: "-78.6, 24.6, -77.4, 25.4",
+            resolution: "450",
+            resampling: "bilinear",
+            ..stack_input
+        },
+        geochip::lesson::StackLessonInput {
+            bands: "red",
+            crs: "EPSG:3857",
+            resolution: "1000",
+            ..stack_input
+        },
+        // Bad input: an unknown band, a zero resolution (both refused before any
+        // request), a CRS the core cannot project to (refused after the headers came).
+        geochip::lesson::StackLessonInput {
+            bands: "nir",
+            ..stack_input
+        },
+        geochip::lesson::StackLessonInput {
+            resolution: "0",
+            ..stack_input
+        },
+        geochip::lesson::StackLessonInput {
+            crs: "EPSG:99999",
+            ..stack_input
+        },
+    ] {
+        stacking_lesson_case(session, repo, &catalog, &case)?;
+        if case == stack_input {
+            snapshot(session, shots, "stacking.html", "stack-lesson")?;
+        }
+    }
+    // The data really came over HTTP range requests: partial (206) answers, and the
+    // browser's own record of the .tif requests.
+    let v = session.eval(
+            "const f = document.getElementById('stack-lesson').geochipFetch ?? {};
+             const tifs = performance.getEntriesByType('resource')
+               .filter(e => e.name.endsWith('.tif')).length;
+             return { requests: f.requests ?? 0, partial: f.partial ?? 0, bytes: f.bytes ?? 0, tifs };",
+        )?;
+    let (requests, partial) = (
+        v["requests"].as_u64().unwrap_or(0),
+        v["partial"].as_u64().unwrap_or(0),
+    );
+    if partial == 0 || v["tifs"].as_u64().unwrap_or(0) == 0 {
+        bail!("stacking: no HTTP range request was answered with 206 Partial Content: {v}");
+    }
+    println!(
+        "  ok: stacking read its COGs over {requests} range requests ({partial} answered 206, \
+             {} bytes)",
+        v["bytes"]
+    );
+
+    Ok(())
+}
+
 /// Reads a lesson's last answer (`root.geochipLast`) and error line after Run, and checks them
 /// against the native result: the same summary and SVG, or the same error message.
 fn check_svg_answer(
@@ -650,6 +777,15 @@ pub fn lesson_e2e(book_dir: &Path, repo: &Path, browser: &Browser, scratch: &Pat
             if case == burn_input {
                 snapshot(&session, &shots, "burning-labels.html", "burn-lesson")?;
             }
+        }
+
+        if book_dir.join("stacking.html").exists() {
+            stacking_lessons(&session, &base, repo, &shots)?;
+        } else {
+            println!(
+                "  skip: stacking.html is not in the book (book/src/SUMMARY.md): its page \
+                 loads about 386 KB of gzipped wasm + JS, over the 300 KB budget"
+            );
         }
 
         // Nothing may have panicked: the panic hook would have logged "panicked at".

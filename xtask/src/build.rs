@@ -137,6 +137,11 @@ const WASM_FEATURES: [&str; 6] = [
 /// Runs `wasm-opt -Os` over wasm-bindgen's output in place (as wasm-pack does, after
 /// wasm-bindgen, so the glue and the module stay consistent).
 pub fn wasm_opt(t: &tools::Tools, wasm: &Path) -> Result<WasmOptSizes> {
+    wasm_opt_level(t, wasm, "-Os")
+}
+
+/// [`wasm_opt`] at optimisation `level` (`-Os`, `-Oz`).
+pub fn wasm_opt_level(t: &tools::Tools, wasm: &Path, level: &str) -> Result<WasmOptSizes> {
     let sizes = |p: &Path| -> Result<(u64, u64)> {
         let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
         Ok((bytes.len() as u64, crate::metrics::gzip_len(&bytes)?))
@@ -145,7 +150,7 @@ pub fn wasm_opt(t: &tools::Tools, wasm: &Path) -> Result<WasmOptSizes> {
     let tmp = wasm.with_extension("opt.wasm");
     run_cmd(
         Command::new(&t.wasm_opt)
-            .arg("-Os")
+            .arg(level)
             .args(WASM_FEATURES)
             .arg(wasm)
             .arg("-o")
@@ -155,8 +160,11 @@ pub fn wasm_opt(t: &tools::Tools, wasm: &Path) -> Result<WasmOptSizes> {
         .with_context(|| format!("cannot move {} to {}", tmp.display(), wasm.display()))?;
     let (after, after_gz) = sizes(wasm)?;
     println!(
-        "xtask: wasm-opt -Os: {before} → {after} bytes ({:.1}% smaller); gzipped {before_gz} → \
-         {after_gz} bytes",
+        "xtask: wasm-opt {level} {}: {before} → {after} bytes ({:.1}% smaller); gzipped \
+         {before_gz} → {after_gz} bytes",
+        wasm.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default(),
         100.0 * (before as f64 - after as f64) / before as f64
     );
     Ok(WasmOptSizes {
@@ -192,6 +200,37 @@ pub fn wasm_pkg(ws: &Workspace, t: &tools::Tools) -> Result<(PathBuf, WasmOptSiz
             .arg(&wasm),
     )?;
     let sizes = wasm_opt(t, &pkg.join("geochip_wasm_bg.wasm"))?;
+    Ok((pkg, sizes))
+}
+
+/// Builds the stacking lesson's own module (`geochip-wasm-stacking`: COG reading, stacking,
+/// warping) with the size-first `wasm-small` profile, then wasm-bindgen and `wasm-opt -Oz`;
+/// returns the package dir and its sizes. A module of its own so the other lessons do not
+/// download it; only `stacking.html` loads it.
+pub fn wasm_stacking_pkg(ws: &Workspace, t: &tools::Tools) -> Result<(PathBuf, WasmOptSizes)> {
+    run_cmd(ws.cargo().args([
+        "build",
+        "--profile",
+        "wasm-small",
+        "-p",
+        "geochip-wasm-stacking",
+        "--target",
+        "wasm32-unknown-unknown",
+    ]))?;
+    let wasm = ws
+        .target_dir
+        .join("wasm32-unknown-unknown/wasm-small/geochip_wasm_stacking.wasm");
+    let pkg = ws.target_dir.join("geochip-wasm-stacking-pkg");
+    if pkg.exists() {
+        std::fs::remove_dir_all(&pkg).with_context(|| format!("cannot clear {}", pkg.display()))?;
+    }
+    run_cmd(
+        Command::new(&t.wasm_bindgen)
+            .args(["--target", "web", "--no-typescript", "--out-dir"])
+            .arg(&pkg)
+            .arg(&wasm),
+    )?;
+    let sizes = wasm_opt_level(t, &pkg.join("geochip_wasm_stacking_bg.wasm"), "-Oz")?;
     Ok((pkg, sizes))
 }
 
@@ -245,6 +284,7 @@ fn lesson_data(ws: &Workspace, data: &Path) -> Result<()> {
 pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
     let t = tools::ensure_all(ws)?;
     let (pkg, sizes) = wasm_pkg(ws, &t)?;
+    let (stacking_pkg, _) = wasm_stacking_pkg(ws, &t)?;
     let out = out.unwrap_or_else(|| ws.book_dir());
     run_cmd(
         Command::new(&t.mdbook)
@@ -254,6 +294,7 @@ pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
             .arg(&out),
     )?;
     copy_dir(&pkg, &out.join("wasm/pkg"))?;
+    copy_dir(&stacking_pkg, &out.join("wasm/pkg"))?;
     copy_dir(&ws.root.join("wasm/js"), &out.join("wasm/lessons"))?;
     lesson_data(ws, &out.join("data"))?;
     crate::metrics::report_build(&out, sizes)?;

@@ -343,7 +343,8 @@ fn svg(stack: &Stack) -> Result<String, LessonError> {
          <defs><pattern id=\"stk-checker\" width=\"8\" height=\"8\" \
          patternUnits=\"userSpaceOnUse\"><rect width=\"8\" height=\"8\" fill=\"#eee\"/>\
          <rect width=\"4\" height=\"4\" fill=\"#ccc\"/><rect x=\"4\" y=\"4\" width=\"4\" \
-         height=\"4\" fill=\"#ccc\"/></pattern></defs>"
+         height=\"4\" fill=\"#ccc\"/></pattern></defs><rect width=\"{width}\" \
+         height=\"{height}\" fill=\"#fff\"/>"
     );
     for (b, name) in g.band.iter().enumerate() {
         let x = left + b * (tw + gap) + tw / 2;
