@@ -52,7 +52,10 @@ use std::sync::Arc;
 
 use ndarray::{ArrayD, ArrayViewD};
 use serde_json::{Map, Value, json};
-use zarrs::array::{Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3, ArraySubset};
+use zarrs::array::codec::{ShardingCodecOptions, SubchunkWriteOrder};
+use zarrs::array::{
+    Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3, ArraySubset, CodecSpecificOptions,
+};
 pub use zarrs::storage::store::MemoryStore;
 pub use zarrs::storage::{
     ReadableStorage, ReadableStorageTraits, ReadableWritableListableStorage,
@@ -644,7 +647,13 @@ impl ZarrStore {
             &node_path(path),
             ArrayMetadata::V3(meta),
         )
-        .map_err(|e| self.create_err(path, e))?;
+        .map_err(|e| self.create_err(path, e))?
+        // zarrs lays out a shard's inner chunks in the order its threads finish them unless
+        // told otherwise; C order makes the shard's bytes reproducible (and equal on every
+        // target, so a browser run's checksums match the native one).
+        .with_codec_specific_options(&CodecSpecificOptions::default().with_option(
+            ShardingCodecOptions::default().with_subchunk_write_order(SubchunkWriteOrder::C),
+        ));
         array
             .store_metadata()
             .map_err(|e| self.create_err(path, e))?;
@@ -1328,6 +1337,50 @@ mod tests {
                 ),
             }
         }
+    }
+
+    #[test]
+    fn sharded_bytes_are_reproducible_and_in_c_order() {
+        use zarrs::storage::ListableStorageTraits;
+        // 64 gzip inner chunks of different sizes: with the parallel feature zarrs encodes
+        // them on several threads, and without C order lays them out as they finish.
+        // One shard, so zarrs spends its threads inside it.
+        let n = 256 * 256;
+        let v: Vec<f32> = (0..n).map(|i| ((i * 7919) % 1013) as f32).collect();
+        let a = LabeledArray::from_shape_vec(&["y", "x"], &[256, 256], v).unwrap();
+        let o = WriteOptions {
+            chunk_shape: Some(vec![32, 32]),
+            shard_shape: Some(vec![256, 256]),
+            compression: Compression::Gzip { level: 6 },
+            ..WriteOptions::default()
+        };
+        let stores: Vec<ZarrStore> = (0..2)
+            .map(|_| {
+                let s = ZarrStore::memory();
+                s.write_array("/cube", &a, &o).unwrap();
+                s
+            })
+            .collect();
+        let keys = stores[0].storage().list().unwrap();
+        assert_eq!(keys, stores[1].storage().list().unwrap());
+        for key in &keys {
+            let b0 = stores[0].storage().get(key).unwrap().unwrap();
+            let b1 = stores[1].storage().get(key).unwrap().unwrap();
+            assert!(b0 == b1, "{key}: the two writes differ");
+        }
+        // The shard index (at the end: 64 × (offset, nbytes) u64 LE, then crc32c) lists the
+        // inner chunks at increasing offsets in C order.
+        let shard = stores[0]
+            .storage()
+            .get(&StoreKey::new("cube/c/0/0").unwrap())
+            .unwrap()
+            .unwrap();
+        let index = &shard[shard.len() - 64 * 16 - 4..shard.len() - 4];
+        let offsets: Vec<u64> = index
+            .chunks_exact(16)
+            .map(|e| u64::from_le_bytes(e[..8].try_into().unwrap()))
+            .collect();
+        assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{offsets:?}");
     }
 
     #[test]
