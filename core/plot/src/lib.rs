@@ -28,6 +28,8 @@
 //! ```
 
 use geochip::recipe::{Colormap, ImagePanel, PlotKind, PlotRenderer, PlotSpec};
+
+pub mod html;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
