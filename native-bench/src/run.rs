@@ -2,11 +2,12 @@
 //! cookbook's directory, plots drawn by geochip-plot), writes its outputs with an
 //! `index.json`, or checks them against the recipe's recorded checksums.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
 use geochip::recipe::{Recipe, Runtime, check_outputs};
+use geochip_bench::recipe_files::{DirFiles, InstantClock};
 
 /// Options of `geochip run`.
 #[derive(Debug, Args)]
@@ -32,44 +33,6 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub quiet: bool,
-}
-
-/// Reads a recipe's files from its directory; paths that leave it are refused (the recipe
-/// validator refuses them first; this also catches symbolic links pointing outside).
-struct DirFiles {
-    root: PathBuf,
-}
-
-impl geochip::recipe::FileSource for DirFiles {
-    fn read(&self, path: &str) -> Result<Vec<u8>, String> {
-        let rel = Path::new(path);
-        if !rel
-            .components()
-            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
-        {
-            return Err(format!("{path}: escapes the cookbook's directory"));
-        }
-        let full = self.root.join(rel);
-        let real = full
-            .canonicalize()
-            .map_err(|e| format!("{}: {e}", full.display()))?;
-        if !real.starts_with(&self.root) {
-            return Err(format!(
-                "{path}: resolves to {}, outside the cookbook's directory",
-                real.display()
-            ));
-        }
-        std::fs::read(&real).map_err(|e| format!("{}: {e}", full.display()))
-    }
-}
-
-/// The clock of timing steps: milliseconds since the run started.
-struct InstantClock(std::time::Instant);
-
-impl geochip::recipe::Clock for InstantClock {
-    fn now_ms(&self) -> f64 {
-        self.0.elapsed().as_secs_f64() * 1e3
-    }
 }
 
 /// The recipe file of a cookbook directory or file argument.
@@ -133,7 +96,12 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         }
     }
 
-    let files = DirFiles { root };
+    let files = DirFiles::new(&root).with_context(|| {
+        format!(
+            "{}: cannot resolve the cookbook's directory",
+            root.display()
+        )
+    })?;
     let renderer = geochip_plot::SvgRenderer;
     let bar = if args.quiet {
         indicatif::ProgressBar::hidden()
@@ -145,7 +113,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         );
         b
     };
-    let clock = InstantClock(std::time::Instant::now());
+    let clock = InstantClock::start();
     let outputs = Runtime::new(&files)
         .renderer(&renderer)
         .clock(&clock)
