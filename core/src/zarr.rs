@@ -50,11 +50,12 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use ndarray::{ArrayD, ArrayViewD};
+use ndarray::{ArrayD, ArrayViewD, IxDyn};
 use serde_json::{Map, Value, json};
 use zarrs::array::codec::{ShardingCodecOptions, SubchunkWriteOrder};
 use zarrs::array::{
-    Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3, ArraySubset, CodecSpecificOptions,
+    Array, ArrayBytes, ArrayMetadata, ArrayMetadataV3, ArrayShardedExt, ArrayShardedReadableExt,
+    ArrayShardedReadableExtCache, ArraySubset, CodecOptions, CodecSpecificOptions,
 };
 pub use zarrs::storage::store::MemoryStore;
 pub use zarrs::storage::{
@@ -816,6 +817,10 @@ pub struct ZarrArray {
     dims: Vec<String>,
     dtype: DType,
     grid: Option<Grid>,
+    /// The unit one read decodes: the chunk, or the inner chunk of a sharded array.
+    read_chunk: Vec<usize>,
+    /// zarrs' shard-index cache (sharded arrays): each shard's index is read once.
+    shard_cache: Option<ArrayShardedReadableExtCache>,
 }
 
 impl fmt::Debug for ZarrArray {
@@ -886,6 +891,17 @@ impl ZarrArray {
                 .map(|i| format!("dim_{i}"))
                 .collect(),
         };
+        let origin = vec![0u64; array.dimensionality()];
+        let read_chunk: Vec<usize> = match array.effective_subchunk_shape() {
+            Some(inner) if array.is_sharded() => inner.iter().map(|v| to_usize(v.get())).collect(),
+            _ => array
+                .chunk_shape(&origin)
+                .map(|c| c.iter().map(|v| to_usize(v.get())).collect())
+                .unwrap_or_default(),
+        };
+        let shard_cache = array
+            .is_sharded()
+            .then(|| ArrayShardedReadableExtCache::new(&array));
         let mut out = Self {
             array,
             store: store.to_owned(),
@@ -893,6 +909,8 @@ impl ZarrArray {
             dims,
             dtype,
             grid: None,
+            read_chunk,
+            shard_cache,
         };
         out.grid = out.grid_from_attributes(&storage)?;
         Ok(out)
@@ -1126,13 +1144,30 @@ impl ZarrArray {
             shape.iter().map(|v| *v as u64).collect(),
         )
         .map_err(|e| self.data_err(e))?;
+        // A window that is exactly one whole (inner) chunk is read as that chunk: no subset
+        // machinery, and for sharded arrays through the cached shard index (Z1 bench).
+        let one_chunk = self.read_chunk.len() == shape.len()
+            && (0..shape.len()).all(|i| {
+                shape[i] == self.read_chunk[i] && start[i].is_multiple_of(self.read_chunk[i])
+            });
+        let indices: Vec<u64> = if one_chunk {
+            (0..shape.len())
+                .map(|i| (start[i] / self.read_chunk[i]) as u64)
+                .collect()
+        } else {
+            Vec::new()
+        };
         macro_rules! typed {
             ($($variant:ident => $t:ty),*) => {
                 match self.dtype {
-                    $(DType::$variant => self
-                        .array
-                        .retrieve_array_subset::<ArrayD<$t>>(&subset)
-                        .map(ArrayData::from),)*
+                    $(DType::$variant => if one_chunk {
+                        self.chunk_as::<$t>(&indices, shape).map(ArrayData::from)
+                    } else {
+                        self
+                            .array
+                            .retrieve_array_subset::<ArrayD<$t>>(&subset)
+                            .map(ArrayData::from)
+                    },)*
                 }
             };
         }
@@ -1153,6 +1188,42 @@ impl ZarrArray {
             }
         }
         Ok(out)
+    }
+
+    /// The shape one read decodes: the chunk shape, or the inner chunk shape of a sharded
+    /// array. A [`ZarrArray::read_window`] of exactly this shape, aligned to it, is the fast
+    /// path (one chunk, no subset machinery; sharded: the shard index is read once and cached).
+    ///
+    /// ```
+    /// use geochip::zarr::{WriteOptions, ZarrStore};
+    /// let s = ZarrStore::memory();
+    /// let a = geochip::LabeledArray::arange_i32(&["y", "x"], &[8, 8]).unwrap();
+    /// s.write_array("/a", &a, &WriteOptions { chunk_shape: Some(vec![2, 4]), shard_shape: Some(vec![4, 8]),
+    ///                                          ..Default::default() }).unwrap();
+    /// let z = s.open_array("/a").unwrap();
+    /// assert_eq!(z.read_chunk_shape(), &[2, 4]);
+    /// let w = z.read_window(&[2, 4], &[2, 4]).unwrap();
+    /// assert_eq!(w.data().to_le_bytes()[..4], 20i32.to_le_bytes());
+    /// ```
+    pub fn read_chunk_shape(&self) -> &[usize] {
+        &self.read_chunk
+    }
+
+    /// One whole (inner) chunk as an array of `shape`.
+    fn chunk_as<T: zarrs::array::ElementOwned>(
+        &self,
+        indices: &[u64],
+        shape: &[usize],
+    ) -> Result<ArrayD<T>, zarrs::array::ArrayError> {
+        let v: Vec<T> = match &self.shard_cache {
+            Some(cache) => {
+                self.array
+                    .retrieve_subchunk_opt(cache, indices, &CodecOptions::default())?
+            }
+            None => self.array.retrieve_chunk(indices)?,
+        };
+        ArrayD::from_shape_vec(IxDyn(shape), v)
+            .map_err(|e| zarrs::array::ArrayError::Other(e.to_string()))
     }
 
     fn axis(&self, name: &str) -> Option<usize> {
@@ -1381,6 +1452,53 @@ mod tests {
             .map(|e| u64::from_le_bytes(e[..8].try_into().unwrap()))
             .collect();
         assert!(offsets.windows(2).all(|w| w[0] < w[1]), "{offsets:?}");
+    }
+
+    #[test]
+    fn one_chunk_windows_take_the_fast_path_and_agree() {
+        let a = cube();
+        for shard in [None, Some(vec![1, 16, 32])] {
+            let s = ZarrStore::memory();
+            let o = WriteOptions {
+                chunk_shape: Some(vec![1, 8, 16]),
+                shard_shape: shard.clone(),
+                ..WriteOptions::default()
+            };
+            s.write_array("/cube", &a, &o).unwrap();
+            let z = s.open_array("/cube").unwrap();
+            assert_eq!(z.read_chunk_shape(), &[1, 8, 16]);
+            let whole = z.read().unwrap();
+            let ArrayData::F32(all) = whole.data() else {
+                panic!("float32")
+            };
+            for (y, x) in [(0, 0), (8, 16), (24, 16), (16, 0)] {
+                let w = z.read_window(&[1, y, x], &[1, 8, 16]).unwrap();
+                let want = all
+                    .slice(ndarray::s![1..2, y..y + 8, x..x + 16])
+                    .to_owned()
+                    .into_dyn();
+                assert_eq!(w.data(), &ArrayData::from(want), "{shard:?} {y} {x}");
+                assert_eq!(
+                    w.grid(),
+                    a.grid()
+                        .unwrap()
+                        .window(Window::new(x, y, 16, 8))
+                        .ok()
+                        .as_ref()
+                );
+            }
+            // A truncated chunk read through the fast path is still named.
+            let key = "cube/c/0/0/0"; // the chunk, or the shard holding it
+            let k = StoreKey::new(key).unwrap();
+            let bytes = s.storage().get(&k).unwrap().unwrap();
+            s.storage().set(&k, bytes.slice(..bytes.len() / 2)).unwrap();
+            let z = s.open_array("/cube").unwrap();
+            let e = z.read_window(&[0, 0, 0], &[1, 8, 16]).unwrap_err();
+            assert!(
+                matches!(&e, ZarrError::Chunk { key: k, .. } if k == key),
+                "{e}"
+            );
+        }
     }
 
     #[test]
