@@ -173,6 +173,7 @@ impl Cog {
             8 | 32946 => inflate(bytes, buf).map_err(corrupt)?,
             5 => lzw(bytes, buf).map_err(corrupt)?,
             32773 => packbits(bytes, buf).map_err(corrupt)?,
+            #[cfg(feature = "jpeg")]
             7 => jpeg(l, bytes, buf).map_err(corrupt)?,
             code => match self.codecs.get(code) {
                 Some(d) => d.decompress(bytes, buf).map_err(corrupt)?,
@@ -366,6 +367,7 @@ pub(crate) fn packbits(input: &[u8], out: &mut [u8]) -> Result<usize, String> {
     Ok(o)
 }
 
+#[cfg(feature = "jpeg")]
 /// A JPEG tile or strip (with the shared `JPEGTables` spliced in, as libtiff does), decoded by
 /// `zune-jpeg`; YCbCr is converted to RGB like GDAL's default `JPEGCOLORMODE=RGB`.
 fn jpeg(l: &Layout, bytes: &[u8], out: &mut [u8]) -> Result<usize, String> {
