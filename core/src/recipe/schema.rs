@@ -86,8 +86,12 @@ impl StepOp {
     /// Why the op cannot run yet, for ops whose implementation is not in the core.
     ///
     /// ```
-    /// assert!(geochip::recipe::StepOp::Write.not_available().is_some());
-    /// assert!(geochip::recipe::StepOp::Slice.not_available().is_none());
+    /// use geochip::recipe::StepOp;
+    /// assert!(StepOp::Slice.not_available().is_none());
+    /// // `write` needs the core's `zarr` feature; without it the reason names the feature.
+    /// if let Some(why) = StepOp::Write.not_available() {
+    ///     assert!(why.contains("zarr"));
+    /// }
     /// ```
     pub fn not_available(self) -> Option<&'static str> {
         match self {
