@@ -788,6 +788,9 @@ pub fn lesson_e2e(book_dir: &Path, repo: &Path, browser: &Browser, scratch: &Pat
             );
         }
 
+        // Every cookbook chapter: its panel run in the Web Worker, checksums equal native.
+        crate::cookbooks::e2e(&session, &base, book_dir, repo, scratch)?;
+
         // Nothing may have panicked: the panic hook would have logged "panicked at".
         let logs = session.console()?;
         if logs.contains("panicked at") {

@@ -234,7 +234,7 @@ pub fn wasm_stacking_pkg(ws: &Workspace, t: &tools::Tools) -> Result<(PathBuf, W
     Ok((pkg, sizes))
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).with_context(|| format!("cannot create {}", to.display()))?;
     for entry in
         std::fs::read_dir(from).with_context(|| format!("cannot read {}", from.display()))?
@@ -285,16 +285,15 @@ pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
     let t = tools::ensure_all(ws)?;
     let (pkg, sizes) = wasm_pkg(ws, &t)?;
     let (stacking_pkg, _) = wasm_stacking_pkg(ws, &t)?;
+    let (recipe_pkg, _) = crate::cookbooks::wasm_recipe_pkg(ws, &t)?;
     let out = out.unwrap_or_else(|| ws.book_dir());
-    run_cmd(
-        Command::new(&t.mdbook)
-            .arg("build")
-            .arg(ws.root.join("book"))
-            .arg("--dest-dir")
-            .arg(&out),
-    )?;
+    // The cookbook chapters' preprocessor runs every recipe natively during mdBook's build.
+    let pre = crate::cookbooks::preprocessor(ws)?;
+    crate::cookbooks::mdbook(ws, &t, &pre, &out)?;
     copy_dir(&pkg, &out.join("wasm/pkg"))?;
     copy_dir(&stacking_pkg, &out.join("wasm/pkg"))?;
+    copy_dir(&recipe_pkg, &out.join("wasm/pkg"))?;
+    crate::cookbooks::copy_data(&ws.root, &out)?;
     copy_dir(&ws.root.join("wasm/js"), &out.join("wasm/lessons"))?;
     lesson_data(ws, &out.join("data"))?;
     crate::metrics::report_build(&out, sizes)?;

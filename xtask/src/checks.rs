@@ -260,6 +260,8 @@ pub fn run_all(ws: &Workspace) -> Result<()> {
                     "geochip",
                     "-p",
                     "geochip-wasm",
+                    "-p",
+                    "geochip-wasm-recipe",
                 ]))
             }),
         ),

@@ -15,6 +15,7 @@ mod browser;
 mod build;
 mod checks;
 mod compare;
+mod cookbooks;
 mod handout;
 mod metrics;
 mod offline;

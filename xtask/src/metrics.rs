@@ -10,7 +10,10 @@
 //!
 //! Targets (issue #7): ready in under 1 s on the CI machine (reported, never asserted: speed
 //! is not asserted in tests) and at most 300 KB (300,000 bytes) of gzipped wasm + JS for a
-//! lesson without Zarr (asserted: sizes are deterministic).
+//! lesson without Zarr (asserted: sizes are deterministic). A widget with Zarr declares its
+//! larger budget on its root element (`data-budget-kb="1024"`: the cookbook chapters' panels);
+//! a widget whose wasm runs in a Web Worker hands the worker's own Resource Timing entries to
+//! the page as `root.geochipWorkerResources`, and they are counted with the page's.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -57,6 +60,9 @@ pub struct PageMetrics {
     pub code: Vec<LoadedFile>,
     /// Number of other same-origin files (HTML, CSS, fonts, data) the page loaded by then.
     pub other_files: usize,
+    /// The page's budget of gzipped wasm + JS, in bytes ([`SIZE_BUDGET_GZ`] unless the widget
+    /// says `data-budget-kb`).
+    pub budget_gz: u64,
 }
 
 impl PageMetrics {
@@ -131,8 +137,10 @@ pub fn measure(
          return {{
            origin: location.origin,
            readyMs: Number(root.dataset.readyMs),
+           budgetKb: root.dataset.budgetKb ?? null,
            resources: performance.getEntriesByType('resource')
-             .map(e => ({{ name: e.name, transferSize: e.transferSize }})),
+             .map(e => ({{ name: e.name, transferSize: e.transferSize }}))
+             .concat(root.geochipWorkerResources ?? []),
          }};"
     ))?;
     let ready_ms = v["readyMs"]
@@ -142,6 +150,19 @@ pub fn measure(
             format!("{page}: #{root_id} is ready but has no numeric data-ready-ms attribute")
         })?;
     let origin = v["origin"].as_str().unwrap_or_default().to_owned();
+    let budget_gz = match v["budgetKb"].as_str() {
+        None => SIZE_BUDGET_GZ,
+        Some(kb) => {
+            kb.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|kb| *kb > 0)
+                .with_context(|| {
+                    format!("{page}: #{root_id} has data-budget-kb=\"{kb}\", not a size in KB")
+                })?
+                * 1000
+        }
+    };
     let mut code = Vec::new();
     let mut other_files = 0;
     let mut from_cache = 0;
@@ -190,6 +211,7 @@ pub fn measure(
         ready_ms,
         code,
         other_files,
+        budget_gz,
     })
 }
 
@@ -236,8 +258,8 @@ fn summary_line(m: &PageMetrics) -> String {
         m.code.len(),
         kb(m.code_raw()),
         kb(m.wasm_gz()),
-        kb(SIZE_BUDGET_GZ),
-        met(gz <= SIZE_BUDGET_GZ),
+        kb(m.budget_gz),
+        met(gz <= m.budget_gz),
     )
 }
 
@@ -245,25 +267,27 @@ fn summary_line(m: &PageMetrics) -> String {
 pub fn check_size_budget(pages: &[PageMetrics]) -> Result<()> {
     let over: Vec<String> = pages
         .iter()
-        .filter(|m| m.code_gz() > SIZE_BUDGET_GZ)
+        .filter(|m| m.code_gz() > m.budget_gz)
         .map(|m| {
             format!(
-                "{} loads {} bytes ({}) of gzipped wasm + JS",
+                "{} loads {} bytes ({}) of gzipped wasm + JS, over its budget of {}",
                 m.page,
                 m.code_gz(),
-                kb(m.code_gz())
+                kb(m.code_gz()),
+                kb(m.budget_gz)
             )
         })
         .collect();
     if !over.is_empty() {
         bail!(
-            "size budget ({} gzipped wasm + JS per lesson without Zarr) exceeded: {}",
+            "size budget ({} gzipped wasm + JS per lesson without Zarr, more where a page \
+             declares it) exceeded: {}",
             kb(SIZE_BUDGET_GZ),
             over.join("; ")
         );
     }
     println!(
-        "  ok: every lesson loads at most {} of gzipped wasm + JS",
+        "  ok: every page loads at most its budget of gzipped wasm + JS ({} without Zarr)",
         kb(SIZE_BUDGET_GZ)
     );
     Ok(())
@@ -280,7 +304,8 @@ fn lessons_html(pages: &[PageMetrics], when: &str) -> String {
     let mut h = String::new();
     h.push_str(&format!(
         "<p>Measured in headless Chromium on {}, first visit of each page with the cache \
-         cleared. Targets: ready in under {:.0} ms, at most {} of gzipped wasm + JS. The files \
+         cleared. Targets: ready in under {:.0} ms, at most {} of gzipped wasm + JS (1 MB for \
+         the cookbook chapters, whose Web Worker loads the recipe runtime with Zarr). The files \
          of each page, with their sizes, are listed in \
          <a href=\"metrics/lessons.json\">metrics/lessons.json</a>.</p>\n",
         esc(when),
@@ -295,14 +320,15 @@ fn lessons_html(pages: &[PageMetrics], when: &str) -> String {
     for m in pages {
         h.push_str(&format!(
             "<tr><td><a href=\"{p}\">{p}</a></td><td>{:.0} ms</td><td>{}</td><td>{}</td>\
-             <td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+             <td>{}</td><td>{}</td><td>{}</td><td>{}: {}</td></tr>\n",
             m.ready_ms,
             met(m.ready_ms < READY_TARGET_MS),
             kb(m.code_gz()),
             kb(m.wasm_gz()),
             kb(m.code_raw()),
             m.code.len(),
-            met(m.code_gz() <= SIZE_BUDGET_GZ),
+            kb(m.budget_gz),
+            met(m.code_gz() <= m.budget_gz),
             p = esc(&m.page),
         ));
     }
@@ -371,6 +397,7 @@ pub fn report(book_dir: &Path, pages: &[PageMetrics]) -> Result<()> {
             "code_gz_bytes": m.code_gz(),
             "code_raw_bytes": m.code_raw(),
             "other_files": m.other_files,
+            "budget_gz_bytes": m.budget_gz,
             "files": m.code.iter().map(|f| json!({
                 "path": f.path, "raw_bytes": f.raw, "gz_bytes": f.gz,
             })).collect::<Vec<Value>>(),
@@ -500,8 +527,16 @@ mod tests {
                 gz,
             }],
             other_files: 0,
+            budget_gz: SIZE_BUDGET_GZ,
         };
         assert!(check_size_budget(&[page(SIZE_BUDGET_GZ)]).is_ok());
+        // A page with Zarr declares a larger budget: judged by its own.
+        let zarr = |gz| PageMetrics {
+            budget_gz: 1_000_000,
+            ..page(gz)
+        };
+        assert!(check_size_budget(&[zarr(1_000_000)]).is_ok());
+        assert!(check_size_budget(&[zarr(1_000_001)]).is_err());
         let err = check_size_budget(&[page(SIZE_BUDGET_GZ), page(SIZE_BUDGET_GZ + 1)])
             .expect_err("over budget");
         assert!(
