@@ -11,7 +11,9 @@ Workloads:
     every chip into one buffer); also plain numpy slicing of the same windows, the fastest
     Python can do without xbatcher's bookkeeping;
   * rasterize R1/R2: rasterio.features.rasterize of the exported GeoJSON polygons (value
-    property), uint32, centre rule and all_touched, on the same grid.
+    property), uint32, centre rule and all_touched, on the same grid;
+  * stacking T1/T2: odc.stac.load and stackstac.stack of the exported COGs + items (2 threads
+    each, the setting of the issue's reference numbers).
 Each time is the best of --repeats after one untimed warm-up, like geochip bench. Missing
 packages are reported as skipped with the import error. kvikio is probed (GPU nodes only).
 """
@@ -106,6 +108,58 @@ def rasterize(w, root, repeats):
     return res
 
 
+def stacking(w, root, repeats):
+    """odc.stac.load (2 threads: pool=2) and stackstac.stack(...).compute (dask threads, 2
+    workers) of the exported COGs, as geochip's `stacking` suite stacks them: same items, bands,
+    CRS/resolution (T1: the items' own grid), resampling, uint16 with nodata 0."""
+    import numpy as np
+    import odc.stac
+    import pystac
+    import stackstac
+
+    items_path = root / w["items_file"]
+    base = items_path.parent
+    items = []
+    for f in json.loads(items_path.read_text())["features"]:
+        item = pystac.Item.from_dict(f)
+        for asset in item.assets.values():
+            asset.href = str(base / asset.href)
+        items.append(item)
+    bands = w["bands"]
+    crs = w["crs"] or "EPSG:32755"
+    res_m = w["resolution"] or 10.0
+    odc_kw = {"crs": w["crs"], "resolution": w["resolution"]} if w["crs"] else {}
+    shape = {}
+
+    def run_odc():
+        ds = odc.stac.load(items, bands=bands, resampling=w["resampling"], groupby="time",
+                           pool=2, **odc_kw)
+        a = ds.to_array("band")
+        shape["odc"] = a.shape
+        return a
+
+    def run_stackstac():
+        from rasterio.enums import Resampling
+        a = stackstac.stack(items, assets=bands, epsg=int(crs.split(":")[1]), resolution=res_m,
+                            resampling=Resampling[w["resampling"]], dtype="uint16",
+                            fill_value=np.uint16(0), rescale=False)
+        v = a.compute(scheduler="threads", num_workers=2)
+        shape["stackstac"] = v.shape
+        return v
+
+    res = []
+    for name, fn, tool in (
+        ("odc-stac", run_odc, f"odc-stac {odc.stac.__version__} (pool=2)"),
+        ("stackstac", run_stackstac, f"stackstac {stackstac.__version__} (2 threads)"),
+    ):
+        s, samples = best(fn, repeats)
+        n = int(np.prod(shape[name]))
+        res.append({"workload": w["name"], "anchor": name, "tool": tool, "seconds": s,
+                    "samples": samples, "bytes": n * 2, "output_pixels": n,
+                    "mpx_per_s": n / s / 1e6})
+    return res
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--manifest", required=True)
@@ -116,8 +170,8 @@ def main():
     manifest = json.loads(manifest_path.read_text())
     root = manifest_path.parent
     results, skipped = [], []
-    for kind, fn in (("slicing", slicing), ("rasterize", rasterize)):
-        for w in manifest[kind]:
+    for kind, fn in (("slicing", slicing), ("rasterize", rasterize), ("stacking", stacking)):
+        for w in manifest.get(kind, []):
             try:
                 results.extend(fn(w, root, a.repeats))
             except ImportError as e:

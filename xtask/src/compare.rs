@@ -3,10 +3,11 @@
 //! 1. a venv under the target dir (`<target>/compare-venv`) with the pinned anchors of
 //!    `xtask/compare/requirements.txt` from PyPI (reinstalled when the pins change);
 //! 2. `geochip bench workloads` writes the benchmark inputs (cubes as .npy, polygons as
-//!    GeoJSON) — the very arrays `geochip bench` generates in memory;
-//! 3. `geochip bench slicing rasterize` times ours (appending to
+//!    GeoJSON, stacking COGs + STAC items) — the very data `geochip bench` uses;
+//! 3. `geochip bench slicing rasterize stacking` times ours (appending to
 //!    `<target>/xtask-scratch/compare/results/geochip-bench.jsonl`);
-//! 4. `xtask/compare/anchors.py` times xbatcher / numpy / rasterio on the exported files;
+//! 4. `xtask/compare/anchors.py` times xbatcher / numpy / rasterio / odc-stac / stackstac on
+//!    the exported files;
 //! 5. a table of our and their best times and the ratio theirs/ours.
 
 use std::path::{Path, PathBuf};
@@ -108,9 +109,17 @@ pub fn compare(ws: &Workspace, quick: bool, repeats: usize) -> Result<()> {
     w.args(["bench", "workloads", "--force", "--out"])
         .arg(&workloads);
     let mut ours = Command::new(&bin);
-    ours.args(["bench", "slicing", "rasterize", "--repeats", &reps, "--out"])
-        .arg(&results_dir)
-        .current_dir(&ws.root);
+    ours.args([
+        "bench",
+        "slicing",
+        "rasterize",
+        "stacking",
+        "--repeats",
+        &reps,
+        "--out",
+    ])
+    .arg(&results_dir)
+    .current_dir(&ws.root);
     if quick {
         w.arg("--quick");
         ours.arg("--quick");

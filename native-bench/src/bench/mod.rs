@@ -58,8 +58,8 @@ enum BenchAction {
     ///
     /// Example: geochip bench report --results results/ --out book/src/bench-report/
     Report(report::ReportArgs),
-    /// Write the benchmark inputs (slicing cubes as .npy, rasterize shapes as GeoJSON, and a
-    /// manifest.json of their parameters) so other tools can time exactly the same data
+    /// Write the benchmark inputs (slicing cubes as .npy, rasterize shapes as GeoJSON, stacking
+    /// COGs with their STAC items, and a manifest.json of their parameters) so other tools can time exactly the same data
     /// (`cargo xtask compare` does).
     Workloads(suites::WorkloadArgs),
     /// Multi-node: every MPI rank slices a disjoint shard of the S1 chips; rank 0 gathers the
@@ -143,6 +143,11 @@ pub fn registry() -> Vec<Suite> {
             name: "rasterize",
             about: "R1/R2: seeded polygons burned onto a uint32 grid (centre and all_touched), vs memset of the output",
             run: suites::rasterize,
+        },
+        Suite {
+            name: "stacking",
+            about: "T1/T2: 12 items x 4 bands x 2048² deflate COGs (generated) stacked on their grid / from two UTM zones at 20 m bilinear, vs a plain read of the files",
+            run: suites::stacking,
         },
         Suite {
             name: "cuda",

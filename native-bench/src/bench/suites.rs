@@ -169,6 +169,104 @@ pub fn rasterize(ctx: &Ctx) -> Result<Vec<Outcome>> {
     Ok(out)
 }
 
+/// T1/T2: STAC items stacked from generated deflate COGs (`geochip_bench::stack_workload`,
+/// written once into the temp directory and reused), vs a plain read of the same files'
+/// bytes; `bytes` is the output cube's size, and the params hold output pixels, files' bytes
+/// and the peak RSS of one stack (`VmHWM`, reset first).
+pub fn stacking(ctx: &Ctx) -> Result<Vec<Outcome>> {
+    use geochip::cog::ByteSource;
+    use geochip::stack::{CogReader, CrsChoice, GridParams, LoadOptions, load};
+    use geochip_bench::source::{FileSource, native_codecs};
+    use geochip_bench::stack_workload::StackWorkload;
+    let mut out = Vec::new();
+    for w in [StackWorkload::t1(ctx.quick), StackWorkload::t2(ctx.quick)] {
+        let dir = std::env::temp_dir().join(format!("geochip-stacking-{}", w.name()));
+        let items_path = w.generate(&dir)?;
+        let items = geochip::stac::parse_items(&std::fs::read_to_string(&items_path)?)?;
+        let mut params = GridParams::default();
+        if let Some((epsg, res)) = w.target {
+            params.crs = Some(format!("EPSG:{epsg}").parse::<CrsChoice>()?);
+            params.resolution = Some((res, res));
+        }
+        let opts = LoadOptions {
+            resampling: w.resampling.parse().map_err(anyhow::Error::msg)?,
+            ..LoadOptions::default()
+        };
+        let stack_once = || -> Result<geochip::stack::Stack> {
+            let mut reader = CogReader::new(|_item: &geochip::stac::Item, href: &str| {
+                FileSource::open(dir.join(href))
+                    .map(|s| Box::new(s) as Box<dyn ByteSource>)
+                    .map_err(|e| geochip::stack::asset_error(&e))
+            })
+            .with_codecs(native_codecs());
+            Ok(load(&items, &params, &opts, &mut reader, &mut |_, _| {})?)
+        };
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+            .collect();
+        files.sort();
+        let file_bytes: u64 = files
+            .iter()
+            .map(|p| std::fs::metadata(p).map(|m| m.len()))
+            .sum::<std::io::Result<u64>>()?;
+        let peak_reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
+        let cube = stack_once()?;
+        let peak = peak_rss();
+        let px = cube.array.len() as u64;
+        let bytes = (cube.array.len() * cube.array.dtype().size()) as u64;
+        drop(cube);
+        let read = ctx.time(|| {
+            for p in &files {
+                if let Ok(b) = std::fs::read(p) {
+                    black_box(b);
+                }
+            }
+        });
+        let mut err = None;
+        let samples = ctx.time(|| match stack_once() {
+            Ok(c) => {
+                black_box(c);
+            }
+            Err(e) => err = Some(e),
+        });
+        if let Some(e) = err {
+            return Err(e);
+        }
+        let mut p = w.params();
+        p["output_pixels"] = px.into();
+        p["file_bytes"] = file_bytes.into();
+        p["mpx_per_s"] =
+            (px as f64 / samples.iter().copied().fold(f64::INFINITY, f64::min) / 1e6).into();
+        p["peak_rss_bytes"] = if peak_reset { peak.into() } else { Value::Null };
+        p["rayon_threads"] = rayon::current_num_threads().into();
+        out.push(Outcome::Measured(Measurement::new(
+            format!("{}/stack", w.name()),
+            p,
+            bytes,
+            samples,
+            "read_files",
+            &read,
+        )));
+    }
+    Ok(out)
+}
+
+/// Peak resident set size (`VmHWM`) in bytes, or 0 where `/proc` has none.
+fn peak_rss() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
 /// The CUDA suite, or a skip when the feature is not built.
 pub fn cuda(ctx: &Ctx) -> Result<Vec<Outcome>> {
     #[cfg(feature = "cuda")]
@@ -219,7 +317,8 @@ pub struct WorkloadArgs {
     force: bool,
 }
 
-/// Writes the slicing cubes (.npy) and rasterize shapes (GeoJSON) with a manifest.
+/// Writes the slicing cubes (.npy), rasterize shapes (GeoJSON) and stacking COGs + items
+/// (one directory per workload) with a manifest.
 pub fn export_workloads(args: &WorkloadArgs) -> Result<()> {
     let dir = &args.out;
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -264,11 +363,23 @@ pub fn export_workloads(args: &WorkloadArgs) -> Result<()> {
             "seed": w.seed,
         }));
     }
+    let mut stacking = Vec::new();
+    for w in [
+        geochip_bench::stack_workload::StackWorkload::t1(args.quick),
+        geochip_bench::stack_workload::StackWorkload::t2(args.quick),
+    ] {
+        // The COGs and items.json in a directory per workload (reused when unchanged).
+        w.generate(&dir.join(w.name()))?;
+        let mut p = w.params();
+        p["items_file"] = format!("{}/items.json", w.name()).into();
+        stacking.push(p);
+    }
     let manifest = json!({
         "schema": "geochip-workloads/1",
         "quick": args.quick,
         "slicing": slicing,
         "rasterize": raster,
+        "stacking": stacking,
     });
     std::fs::write(&manifest_path, serde_json::to_string_pretty(&manifest)?)
         .with_context(|| format!("{}: cannot write", manifest_path.display()))?;
