@@ -135,7 +135,7 @@ def stacking(w, root, repeats):
         ds = odc.stac.load(items, bands=bands, resampling=w["resampling"], groupby="time",
                            pool=2, **odc_kw)
         a = ds.to_array("band")
-        shape["odc"] = a.shape
+        shape["odc-stac"] = a.shape
         return a
 
     def run_stackstac():
