@@ -632,6 +632,31 @@ fn read_odc<T: Pixel>(
     let Some(roi_dst) = rr.roi_dst else {
         return Ok(());
     };
+    if rr.paste && rr.read_shrink == 1 && !plan.rescale {
+        // The common case (same grid, no rescale): cast, mask and fuse in one pass straight
+        // into the plane — the same values as the general path below, without its
+        // temporary plane.
+        if let Some(roi_src) = rr.roi_src {
+            let vals = raster
+                .read_window(0, s.band, roi_src)
+                .map_err(|e| read_err(s, &href, e))?;
+            let nd = src_nodata.map(|nd| T::from_f64(nd).to_f64());
+            let w = roi_dst.width;
+            for (r, src_row) in vals.chunks_exact(w).take(roi_dst.height).enumerate() {
+                let row = (roi_dst.row_off + r) * g.width + roi_dst.col_off;
+                for (d, &v) in plane[row..row + w].iter_mut().zip(src_row) {
+                    if same_value(d.to_f64(), plan.fill) {
+                        let cast = T::from_f64(v).to_f64();
+                        *d = match nd {
+                            Some(n) if same_value(cast, n) => T::from_f64(dst_nodata),
+                            _ => T::from_f64(cast),
+                        };
+                    }
+                }
+            }
+        }
+        return Ok(());
+    }
     let mut tmp = vec![dst_nodata; roi_dst.width * roi_dst.height];
     if rr.paste && rr.read_shrink == 1 {
         if let Some(roi_src) = rr.roi_src {
