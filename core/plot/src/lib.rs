@@ -98,16 +98,29 @@ const CHART: (u32, u32) = (640, 400);
 /// Plot area of histograms and bar charts: left, top, right, bottom.
 const PLOT: (i32, i32, i32, i32) = (80, 44, 616, 340);
 
+/// Longest side, in drawn pixels, of an image panel (the panel size small ones are scaled up
+/// to): larger panels are drawn from every k-th
+/// pixel (one SVG rectangle per run of equal colours is already ~80 bytes; a 791 × 718 scene
+/// drawn whole was a 25 MB SVG).
+pub const DRAWN_MAX: usize = PANEL_MAX;
+
+/// The panel's stride `k` (every k-th row and column is drawn) and its drawn rows and columns.
+fn drawn(p: &ImagePanel) -> (usize, usize, usize) {
+    let k = p.rows.max(p.cols).div_ceil(DRAWN_MAX).max(1);
+    (k, p.rows.div_ceil(k), p.cols.div_ceil(k))
+}
+
 fn scale(p: &ImagePanel) -> usize {
-    (PANEL_MAX / p.rows.max(p.cols).max(1)).max(1)
+    let (_, rows, cols) = drawn(p);
+    (PANEL_MAX / rows.max(cols).max(1)).max(1)
 }
 
 fn cell(panels: &[ImagePanel]) -> (u32, u32) {
     let (mut cw, mut ch) = (0, 0);
     for p in panels {
-        let s = scale(p);
-        cw = cw.max((p.cols * s) as u32);
-        ch = ch.max((p.rows * s) as u32);
+        let (s, (_, rows, cols)) = (scale(p), drawn(p));
+        cw = cw.max((cols * s) as u32);
+        ch = ch.max((rows * s) as u32);
     }
     (cw.max(60), ch)
 }
@@ -201,14 +214,16 @@ fn images(root: &Area<'_>, columns: usize, panels: &[ImagePanel]) -> Res {
                 p.cols
             ));
         }
-        for row in 0..p.rows {
-            let vals = &p.values[row * p.cols..(row + 1) * p.cols];
+        let (k, rows, cols) = drawn(p);
+        for row in 0..rows {
+            let src = row * k * p.cols;
+            let at = |col: usize| colour(p.values[src + col * k], p.colormap, p.range);
             // One rectangle per run of equal colours in a row keeps the SVG small.
             let mut start = 0;
-            while start < p.cols {
-                let c0 = colour(vals[start], p.colormap, p.range);
+            while start < cols {
+                let c0 = at(start);
                 let mut end = start + 1;
-                while end < p.cols && colour(vals[end], p.colormap, p.range) == c0 {
+                while end < cols && at(end) == c0 {
                     end += 1;
                 }
                 let y = y0 + row as i32 * s;
@@ -221,11 +236,16 @@ fn images(root: &Area<'_>, columns: usize, panels: &[ImagePanel]) -> Res {
                 start = end;
             }
         }
-        let pw = p.cols as i32 * s;
-        let ph = p.rows as i32 * s;
+        let pw = cols as i32 * s;
+        let ph = rows as i32 * s;
+        let title = if k > 1 {
+            format!("{} (1:{k}: every {k}-th row and column)", p.title)
+        } else {
+            p.title.clone()
+        };
         text(
             root,
-            &p.title,
+            &title,
             (x0 + pw / 2, y0 + ph + 4),
             12,
             HPos::Center,
@@ -433,6 +453,39 @@ mod tests {
             assert!(a.contains("text-anchor=\"middle\""), "{a}");
             assert!(!a.contains("NaN"), "{a}");
         }
+    }
+
+    #[test]
+    fn large_panels_are_drawn_from_every_kth_pixel() {
+        // 791 × 718 like the chips-from-stac cube: stride 5, 159 × 144 drawn pixels.
+        let (rows, cols) = (718, 791);
+        let values: Vec<f64> = (0..rows * cols).map(|i| (i % cols) as f64).collect();
+        let spec = PlotSpec {
+            title: "big".into(),
+            kind: PlotKind::Images {
+                columns: 1,
+                panels: vec![ImagePanel {
+                    title: "scene".into(),
+                    rows,
+                    cols,
+                    values,
+                    colormap: Colormap::Gray,
+                    range: (0.0, 790.0),
+                }],
+            },
+        };
+        let svg = render(&spec).unwrap();
+        assert!(svg.contains("scene (1:5: every 5-th row and column)"));
+        // Every column differs: one rectangle per drawn pixel, 144 rows of 159.
+        assert_eq!(
+            svg.matches("<rect").count(),
+            1 + 144 * 159,
+            "plus the background"
+        );
+        // Drawn column j shows source column 5j: the last one is column 790.
+        let (g, _, _) = colour(790.0, Colormap::Gray, (0.0, 790.0));
+        assert!(svg.contains(&format!("fill=\"#{g:02X}{g:02X}{g:02X}\"")));
+        assert!(svg.len() < 2_100_000, "{} bytes", svg.len());
     }
 
     #[test]
