@@ -278,7 +278,7 @@ mod tests {
     use super::*;
     use geochip::recipe::MemoryFiles;
 
-    fn cookbook(name: &str) -> (String, String, geochip_bench_files::Dir) {
+    fn cookbook(name: &str) -> (String, String, dir_files::Dir) {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../cookbooks")
             .join(name);
@@ -286,12 +286,12 @@ mod tests {
         (
             format!("cookbooks/{name}/recipe.toml"),
             text,
-            geochip_bench_files::Dir(dir),
+            dir_files::Dir(dir),
         )
     }
 
     /// The cookbook's files read from its directory (what the worker fetches over HTTP).
-    mod geochip_bench_files {
+    mod dir_files {
         pub struct Dir(pub std::path::PathBuf);
         impl geochip::recipe::FileSource for Dir {
             fn read(&self, path: &str) -> Result<Vec<u8>, String> {
