@@ -278,18 +278,23 @@ impl StackLessonSession {
     ///
     /// ```no_run
     /// # use geochip::lesson::{SessionStep, StackLessonSession};
-    /// # let mut session: StackLessonSession = todo!();
-    /// # fn fetch(_: &str, _: u64, _: u64) -> (Vec<u8>, u64) { todo!() }
-    /// let answer = loop {
-    ///     match session.step().unwrap() {
-    ///         SessionStep::Done(answer) => break answer,
-    ///         SessionStep::Need(requests) => for r in requests {
-    ///             let (bytes, file_len) = fetch(&r.href, r.offset, r.len);
-    ///             session.add(&r.href, r.offset, bytes, file_len);
-    ///         },
-    ///         _ => unreachable!(),
-    ///     }
-    /// };
+    /// // `fetch(href, offset, len)` returns the bytes and the file's length (a Range request).
+    /// fn drive(
+    ///     mut session: StackLessonSession,
+    ///     fetch: impl Fn(&str, u64, u64) -> (Vec<u8>, u64),
+    /// ) -> Result<(), geochip::lesson::LessonError> {
+    ///     let _answer = loop {
+    ///         match session.step()? {
+    ///             SessionStep::Done(answer) => break answer,
+    ///             SessionStep::Need(requests) => for r in requests {
+    ///                 let (bytes, file_len) = fetch(&r.href, r.offset, r.len);
+    ///                 session.add(&r.href, r.offset, bytes, file_len);
+    ///             },
+    ///             _ => unreachable!(),
+    ///         }
+    ///     };
+    ///     Ok(())
+    /// }
     /// ```
     pub fn step(&mut self) -> Result<SessionStep, LessonError> {
         let mut need = Vec::new();
