@@ -14,9 +14,7 @@ use crate::cog::{ByteSource, Cog, MemorySource};
 use crate::rasterize::{self, RasterizeOptions, Rasterizer, ReadOptions, Shape};
 use crate::slice::{BatchGenerator, EdgePolicy, SlicePlan, SliceSpec};
 use crate::stac::Item;
-use crate::stack::{
-    AssetError, AssetRaster, AssetReader, CrsChoice, GridParams, GroupBy, LoadOptions, StackMode,
-};
+use crate::stack::{AssetError, CrsChoice, GridParams, GroupBy, LoadOptions, StackMode};
 use crate::warp::Resampling;
 use crate::{ArrayData, Crs, DType, GeoTransform, Grid, LabeledArray, sha256_hex};
 
@@ -500,11 +498,9 @@ impl<'a> Runtime<'a> {
             nodata: cx.float("nodata")?,
             ..LoadOptions::default()
         };
-        let mut reader = Assets {
-            files: self.files,
-            dir: dir.clone(),
-            opened: Vec::new(),
-        };
+        let files = self.files;
+        let mut reader =
+            crate::stack::CogReader::new(|_item: &Item, href: &str| open_asset(files, dir, href));
         let cube = crate::stack::load(items, &params, &opts, &mut reader, &mut |_, _| {})
             .map_err(|e| cx.fail(e))?;
         Ok(Value::Array(cube.array))
@@ -1411,96 +1407,23 @@ fn bounds(shapes: &[Shape]) -> Option<[f64; 4]> {
 
 /// The `stack` step's asset reader: hrefs relative to the STAC file, opened as COGs through
 /// the recipe's [`FileSource`] (never outside the recipe's directory, never remote).
-struct Assets<'a> {
-    files: &'a dyn FileSource,
-    dir: String,
-    opened: Vec<(String, Result<OpenedCog, AssetError>)>,
-}
-
-struct OpenedCog {
-    source: Box<dyn ByteSource>,
-    cog: Cog,
-    overviews: Vec<Grid>,
-}
-
-impl AssetReader for Assets<'_> {
-    fn open(
-        &mut self,
-        _item: &Item,
-        _asset_key: &str,
-        href: &str,
-    ) -> Result<Box<dyn AssetRaster + '_>, AssetError> {
-        if !self.opened.iter().any(|(h, _)| h == href) {
-            let opened = self.open_href(href);
-            self.opened.push((href.to_owned(), opened));
-        }
-        match self.opened.iter().find(|(h, _)| h == href) {
-            Some((_, Ok(o))) => Ok(Box::new(CogRaster { opened: o })),
-            Some((_, Err(e))) => Err(e.clone()),
-            None => Err(AssetError::unreachable(format!("{href}: not opened"))),
-        }
+/// A recipe's asset href → its byte source: only files inside the recipe's directory, relative
+/// to the STAC file (`dir`); `stack::CogReader` does the COG opening and reading.
+fn open_asset(
+    files: &dyn FileSource,
+    dir: &str,
+    href: &str,
+) -> Result<Box<dyn ByteSource>, AssetError> {
+    let rel = href.strip_prefix("./").unwrap_or(href);
+    if rel.contains("://") || super::parse::escapes(rel) {
+        return Err(AssetError::unreachable(format!(
+            "{href}: a recipe reads only files inside its directory, relative to the STAC file"
+        )));
     }
-}
-
-impl Assets<'_> {
-    fn open_href(&self, href: &str) -> Result<OpenedCog, AssetError> {
-        let rel = href.strip_prefix("./").unwrap_or(href);
-        if rel.contains("://") || super::parse::escapes(rel) {
-            return Err(AssetError::unreachable(format!(
-                "{href}: a recipe reads only files inside its directory, relative to the STAC file"
-            )));
-        }
-        let path = if self.dir.is_empty() {
-            rel.to_owned()
-        } else {
-            format!("{}/{rel}", self.dir)
-        };
-        let source = self.files.open(&path)?;
-        let cog = Cog::open(&*source).map_err(|e| AssetError::corrupt(e.to_string()))?;
-        let overviews = cog
-            .levels()
-            .iter()
-            .skip(1)
-            .map(|l| l.grid().clone())
-            .collect();
-        Ok(OpenedCog {
-            source,
-            cog,
-            overviews,
-        })
-    }
-}
-
-struct CogRaster<'a> {
-    opened: &'a OpenedCog,
-}
-
-impl AssetRaster for CogRaster<'_> {
-    fn grid(&self) -> &Grid {
-        self.opened.cog.grid()
-    }
-    fn overviews(&self) -> Vec<Grid> {
-        self.opened.overviews.clone()
-    }
-    fn dtype(&self) -> DType {
-        self.opened.cog.dtype()
-    }
-    fn nodata(&self) -> Option<f64> {
-        self.opened.cog.nodata()
-    }
-    fn band_count(&self) -> usize {
-        self.opened.cog.bands()
-    }
-    fn read_window(
-        &mut self,
-        level: usize,
-        band: usize,
-        window: crate::Window,
-    ) -> Result<Vec<f64>, AssetError> {
-        let o = self.opened;
-        o.cog
-            .read_window(&*o.source, level, window, Some(&[band]))
-            .map(|a| as_f64(&a))
-            .map_err(|e| AssetError::corrupt(e.to_string()))
-    }
+    let path = if dir.is_empty() {
+        rel.to_owned()
+    } else {
+        format!("{dir}/{rel}")
+    };
+    files.open(&path)
 }
