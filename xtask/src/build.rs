@@ -134,13 +134,8 @@ const WASM_FEATURES: [&str; 6] = [
     "--enable-multivalue",
 ];
 
-/// Runs `wasm-opt -Os` over wasm-bindgen's output in place (as wasm-pack does, after
-/// wasm-bindgen, so the glue and the module stay consistent).
-pub fn wasm_opt(t: &tools::Tools, wasm: &Path) -> Result<WasmOptSizes> {
-    wasm_opt_level(t, wasm, "-Os")
-}
-
-/// [`wasm_opt`] at optimisation `level` (`-Os`, `-Oz`).
+/// Runs `wasm-opt` at optimisation `level` (`-Os`, `-Oz`) over wasm-bindgen's output in place
+/// (as wasm-pack does, after wasm-bindgen, so the glue and the module stay consistent).
 pub fn wasm_opt_level(t: &tools::Tools, wasm: &Path, level: &str) -> Result<WasmOptSizes> {
     let sizes = |p: &Path| -> Result<(u64, u64)> {
         let bytes = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
@@ -175,52 +170,63 @@ pub fn wasm_opt_level(t: &tools::Tools, wasm: &Path, level: &str) -> Result<Wasm
     })
 }
 
-/// Builds the wasm module (release), runs wasm-bindgen and then wasm-opt on it; returns the
-/// package dir and the module's sizes before and after wasm-opt.
-pub fn wasm_pkg(ws: &Workspace, t: &tools::Tools) -> Result<(PathBuf, WasmOptSizes)> {
-    run_cmd(ws.cargo().args([
-        "build",
-        "--release",
-        "-p",
-        "geochip-wasm",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
-    let wasm = ws
-        .target_dir
-        .join("wasm32-unknown-unknown/release/geochip_wasm.wasm");
-    let pkg = ws.target_dir.join("geochip-wasm-pkg");
-    if pkg.exists() {
-        std::fs::remove_dir_all(&pkg).with_context(|| format!("cannot clear {}", pkg.display()))?;
-    }
-    run_cmd(
-        Command::new(&t.wasm_bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-dir"])
-            .arg(&pkg)
-            .arg(&wasm),
-    )?;
-    let sizes = wasm_opt(t, &pkg.join("geochip_wasm_bg.wasm"))?;
-    Ok((pkg, sizes))
+/// One of the book's wasm modules: which package to build, with which cargo profile and
+/// wasm-opt level. Each page loads only the modules it uses (see ARCHITECTURE.md).
+pub struct WasmModule {
+    /// The cargo package (`geochip-wasm`, …); its library file is the package name with `_`.
+    pub package: &'static str,
+    /// The cargo profile (`release`, `wasm-small`).
+    pub profile: &'static str,
+    /// The wasm-opt level (`-Os`, `-Oz`).
+    pub opt_level: &'static str,
 }
 
-/// Builds the stacking lesson's own module (`geochip-wasm-stacking`: COG reading, stacking,
-/// warping) with the size-first `wasm-small` profile, then wasm-bindgen and `wasm-opt -Oz`;
-/// returns the package dir and its sizes. A module of its own so the other lessons do not
-/// download it; only `stacking.html` loads it.
-pub fn wasm_stacking_pkg(ws: &Workspace, t: &tools::Tools) -> Result<(PathBuf, WasmOptSizes)> {
+/// The three lessons without stacking or Zarr (grids, slicing, burning): release, `-Os`.
+pub const LESSONS: WasmModule = WasmModule {
+    package: "geochip-wasm",
+    profile: "release",
+    opt_level: "-Os",
+};
+
+/// The stacking lesson's own module (COG reading, stacking, warping), size-first, so the
+/// other lessons do not download it; only `stacking.html` loads it.
+pub const STACKING: WasmModule = WasmModule {
+    package: "geochip-wasm-stacking",
+    profile: "wasm-small",
+    opt_level: "-Oz",
+};
+
+/// The recipe worker's module (recipe runtime, Zarr layer, SVG renderer), size-first; only
+/// the cookbook chapters load it.
+pub const RECIPE: WasmModule = WasmModule {
+    package: "geochip-wasm-recipe",
+    profile: "wasm-small",
+    opt_level: "-Oz",
+};
+
+/// Builds `module` for wasm32, runs wasm-bindgen and then wasm-opt on it; returns the
+/// package dir (`<target>/<package>-pkg`) and the module's sizes before and after wasm-opt.
+pub fn wasm_module(
+    ws: &Workspace,
+    t: &tools::Tools,
+    module: &WasmModule,
+) -> Result<(PathBuf, WasmOptSizes)> {
     run_cmd(ws.cargo().args([
         "build",
         "--profile",
-        "wasm-small",
+        module.profile,
         "-p",
-        "geochip-wasm-stacking",
+        module.package,
         "--target",
         "wasm32-unknown-unknown",
     ]))?;
+    let stem = module.package.replace('-', "_");
     let wasm = ws
         .target_dir
-        .join("wasm32-unknown-unknown/wasm-small/geochip_wasm_stacking.wasm");
-    let pkg = ws.target_dir.join("geochip-wasm-stacking-pkg");
+        .join("wasm32-unknown-unknown")
+        .join(module.profile)
+        .join(format!("{stem}.wasm"));
+    let pkg = ws.target_dir.join(format!("{}-pkg", module.package));
     if pkg.exists() {
         std::fs::remove_dir_all(&pkg).with_context(|| format!("cannot clear {}", pkg.display()))?;
     }
@@ -230,7 +236,7 @@ pub fn wasm_stacking_pkg(ws: &Workspace, t: &tools::Tools) -> Result<(PathBuf, W
             .arg(&pkg)
             .arg(&wasm),
     )?;
-    let sizes = wasm_opt_level(t, &pkg.join("geochip_wasm_stacking_bg.wasm"), "-Oz")?;
+    let sizes = wasm_opt_level(t, &pkg.join(format!("{stem}_bg.wasm")), module.opt_level)?;
     Ok((pkg, sizes))
 }
 
@@ -283,9 +289,9 @@ fn lesson_data(ws: &Workspace, data: &Path) -> Result<()> {
 /// Builds the whole static site: the book with the wasm package and lesson scripts beside it.
 pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
     let t = tools::ensure_all(ws)?;
-    let (pkg, sizes) = wasm_pkg(ws, &t)?;
-    let (stacking_pkg, _) = wasm_stacking_pkg(ws, &t)?;
-    let (recipe_pkg, _) = crate::cookbooks::wasm_recipe_pkg(ws, &t)?;
+    let (pkg, sizes) = wasm_module(ws, &t, &LESSONS)?;
+    let (stacking_pkg, _) = wasm_module(ws, &t, &STACKING)?;
+    let (recipe_pkg, _) = wasm_module(ws, &t, &RECIPE)?;
     let out = out.unwrap_or_else(|| ws.book_dir());
     // The cookbook chapters' preprocessor runs every recipe natively during mdBook's build.
     let pre = crate::cookbooks::preprocessor(ws)?;

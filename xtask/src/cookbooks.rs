@@ -9,7 +9,7 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 
 use crate::browser::{Session, open_lesson};
-use crate::build::{WasmOptSizes, Workspace, copy_dir, run_cmd, wasm_opt_level};
+use crate::build::{Workspace, copy_dir, run_cmd};
 use crate::tools;
 
 /// The environment variable through which mdBook takes `preprocessor.geochip.command`.
@@ -49,36 +49,6 @@ pub fn mdbook(ws: &Workspace, t: &tools::Tools, pre: &Path, out: &Path) -> Resul
             .arg("--dest-dir")
             .arg(out),
     )
-}
-
-/// Builds the recipe worker's module (`geochip-wasm-recipe`: recipe runtime, Zarr layer,
-/// SVG renderer) with the size-first `wasm-small` profile, then wasm-bindgen and
-/// `wasm-opt -Oz`; returns the package dir and its sizes.
-pub fn wasm_recipe_pkg(ws: &Workspace, t: &tools::Tools) -> Result<(PathBuf, WasmOptSizes)> {
-    run_cmd(ws.cargo().args([
-        "build",
-        "--profile",
-        "wasm-small",
-        "-p",
-        "geochip-wasm-recipe",
-        "--target",
-        "wasm32-unknown-unknown",
-    ]))?;
-    let wasm = ws
-        .target_dir
-        .join("wasm32-unknown-unknown/wasm-small/geochip_wasm_recipe.wasm");
-    let pkg = ws.target_dir.join("geochip-wasm-recipe-pkg");
-    if pkg.exists() {
-        std::fs::remove_dir_all(&pkg).with_context(|| format!("cannot clear {}", pkg.display()))?;
-    }
-    run_cmd(
-        Command::new(&t.wasm_bindgen)
-            .args(["--target", "web", "--no-typescript", "--out-dir"])
-            .arg(&pkg)
-            .arg(&wasm),
-    )?;
-    let sizes = wasm_opt_level(t, &pkg.join("geochip_wasm_recipe_bg.wasm"), "-Oz")?;
-    Ok((pkg, sizes))
 }
 
 /// The cookbooks: every `cookbooks/NAME/` holding a `recipe.toml`, sorted.
