@@ -4,14 +4,11 @@
 use std::path::PathBuf;
 
 mod common;
-use common::{geochip, repo};
+use common::{geochip, ok, repo};
 
+/// A path `name` inside this test's own fresh scratch directory.
 fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("geochip-cli-rasterize-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let p = dir.join(name);
-    let _ = std::fs::remove_file(&p);
-    p
+    common::scratch("cli-rasterize", name).join(name)
 }
 
 /// rasterio's array for one mode of a fixture case, flattened.
@@ -62,7 +59,7 @@ fn npy_output_matches_rasterio_and_is_never_overwritten() {
         o,
     ];
     let r = geochip(&args);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    ok(&r);
     let summary: serde_json::Value = serde_json::from_slice(&r.stdout).unwrap();
     assert_eq!(summary["primitives"], 3); // the MultiPolygon's parts
     let a: ndarray::Array2<u8> = ndarray_npy::read_npy(&out).unwrap();
@@ -106,7 +103,7 @@ fn geotiff_output_is_georeferenced_and_like_reuses_its_grid() {
         "--out",
         t,
     ]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    ok(&r);
     let info = geochip::geotiff::read_info(t, &std::fs::read(&tif).unwrap()).unwrap();
     assert!(info.georeferenced);
     assert_eq!(
@@ -132,7 +129,7 @@ fn geotiff_output_is_georeferenced_and_like_reuses_its_grid() {
         "--out",
         npy.to_str().unwrap(),
     ]);
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    ok(&r);
     let a: ndarray::Array2<u8> = ndarray_npy::read_npy(&npy).unwrap();
     assert_eq!(
         a.iter().copied().collect::<Vec<_>>(),
@@ -196,7 +193,7 @@ fn bad_input_is_reported_not_panicked() {
         ]
         .concat(),
     );
-    assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    ok(&r);
     assert!(String::from_utf8_lossy(&r.stderr).contains("skipped feature 1"));
     let _ = std::fs::remove_file(&out);
     let r = geochip(

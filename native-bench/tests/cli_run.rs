@@ -10,10 +10,7 @@ use common::{geochip, repo};
 
 /// A fresh scratch directory under the system temp dir, unique per test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("geochip-cli-run-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    common::scratch("cli-run", name)
 }
 
 fn stderr(out: &std::process::Output) -> String {

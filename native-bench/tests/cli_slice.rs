@@ -62,11 +62,7 @@ fn reference(name: &str) -> Vec<Vec<Selector>> {
 
 fn plan(args: &[&str]) -> Plan {
     let out = geochip(args);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -134,7 +130,7 @@ fn writes_chips_and_sidecar_and_never_overwrites() {
         &out_s,
     ];
     let o = geochip(&args);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     // 2 × 3 = 6 chips in batches of 4: two files.
     let a: ArrayD<i32> = ndarray_npy::read_npy(out.join("batch_000001.npy")).unwrap();
     assert_eq!(a.shape(), &[2, 3, 16, 16]);

@@ -2,7 +2,7 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod common;
-use common::geochip;
+use common::{geochip, ok};
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
@@ -14,11 +14,7 @@ const ITEMS: &str = "tests/fixtures/stacking/items.json";
 #[test]
 fn grid_only_prints_odc_stacs_grid() {
     let out = geochip(&["stack", ITEMS, "--grid-only", "--groupby", "id"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // odc-stac 0.5.3, odc.stac.load(items, groupby="id"): tests/fixtures/stacking/odc_auto.json
     assert_eq!(v["crs"], "EPSG:32755");
@@ -50,11 +46,7 @@ fn stackstac_mode_with_resolution_and_center_coords() {
         "--center-coords",
         "--compact",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     // stackstac 0.5.1: tests/fixtures/stacking/stackstac_epsg32755_res20_bilinear_center.json
     assert_eq!(
@@ -79,10 +71,7 @@ fn mixed_crs_in_stackstac_mode_errors_naming_the_asset() {
 
 /// A fresh scratch directory for one test.
 fn scratch(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("geochip-cli-stack-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    common::scratch("cli-stack", name)
 }
 
 fn sidecar(path: &std::path::Path) -> serde_json::Value {
@@ -102,7 +91,7 @@ fn pixels_match_odc_stac_and_stackstac() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let v = sidecar(&dir.join("cube.json"));
     assert_eq!(v["shape"], serde_json::json!([3, 4, 76, 83]));
     assert_eq!(v["dtype"], "uint16");
@@ -135,7 +124,7 @@ fn pixels_match_odc_stac_and_stackstac() {
         "--out",
         out2.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let v = sidecar(&dir.join("ss.json"));
     assert_eq!(v["dtype"], "float64");
     assert_eq!(v["nodata"], "nan");
@@ -155,7 +144,7 @@ fn pixels_match_odc_stac_and_stackstac() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -192,7 +181,7 @@ fn zarr_output_round_trips_with_coordinates_and_grid() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("--compression"));
     assert!(!z.exists());
     let o = geochip(&["stack", ITEMS, "--groupby", "id", "--quiet", "--out", zs]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let store = common::zarr_store(&z);
     let cube = store.open_array("/cube").unwrap();
     assert_eq!(cube.dims(), ["time", "band", "y", "x"]);
@@ -244,7 +233,7 @@ fn zarr_output_round_trips_with_coordinates_and_grid() {
     assert_eq!(sr.attributes()["spatial_ref"], "EPSG:32755");
     // `geochip slice` finds the data array by itself (coordinates are not data).
     let o = geochip(&["slice", zs, "--input-dims", "y=32,x=32", "--plan"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     // Existing stores are kept without --force, replaced with it (here: sharded gzip).
     let o = geochip(&["stack", ITEMS, "--quiet", "--out", zs]);
     assert!(!o.status.success());
@@ -265,7 +254,7 @@ fn zarr_output_round_trips_with_coordinates_and_grid() {
         "--shards",
         "1,4,32,32",
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let cube = common::zarr_store(&z).open_array("/cube").unwrap();
     assert_eq!(
         cube.read().unwrap().sha256(),
@@ -313,7 +302,7 @@ fn missing_assets_fail_naming_item_and_asset_unless_errors_as_nodata() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -377,7 +366,7 @@ fn overviews_are_read_when_downsampling_like_odc_stac() {
             args.push("--no-overviews");
         }
         let o = geochip(&args);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        ok(&o);
         let v = sidecar(&out.with_extension("json"));
         assert_eq!(v["shape"], case["shape"], "{case}");
         assert_eq!(v["sha256"], case["sha256"], "{case}");
@@ -439,7 +428,7 @@ fn corrupt_asset_fails_naming_item_and_asset_or_becomes_nodata() {
     assert!(!out.exists(), "nothing written on error");
     // Tolerated: that plane is nodata (0); every other plane equals odc-stac's cube.
     let o = run(&["--errors-as-nodata", "corrupt"]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let broken = npy_u16(&out);
     let full = dir.join("full.npy");
     let o = geochip(&[
@@ -451,7 +440,7 @@ fn corrupt_asset_fails_naming_item_and_asset_or_becomes_nodata() {
         "--out",
         full.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     let good = npy_u16(&full);
     let plane = 76 * 83;
     assert_eq!(broken.len(), 3 * 4 * plane);
@@ -539,7 +528,7 @@ fn http_hrefs_are_read_with_range_requests_only() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     // odc-stac 0.5.3's cube (the same sha256 as the local read in pixels_match_odc_stac…).
     assert_eq!(
         sidecar(&dir.join("cube.json"))["sha256"],
@@ -579,6 +568,6 @@ fn http_hrefs_are_read_with_range_requests_only() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ok(&o);
     std::fs::remove_dir_all(&dir).unwrap();
 }
