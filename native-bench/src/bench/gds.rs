@@ -224,39 +224,20 @@ fn cufile_read(
         work.push((buf, handles));
     }
     drop_caches()?;
-    let t = Instant::now();
-    let results: Vec<Result<()>> = std::thread::scope(|s| {
-        let joins: Vec<_> = work
-            .iter_mut()
-            .map(|(buf, handles)| {
-                s.spawn(move || -> Result<()> {
-                    let mut at = 0;
-                    for (h, off, n) in handles.iter() {
-                        let mut view = buf.slice_mut(at..at + n);
-                        let got = h
-                            .sync_read(*off as i64, &mut view)
-                            .map_err(|e| anyhow::anyhow!("cuFileRead: {e:?}"))?;
-                        if got != *n as isize {
-                            bail!("cuFileRead returned {got}, expected {n} bytes");
-                        }
-                        at += n;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        joins
-            .into_iter()
-            .map(|j| {
-                j.join()
-                    .unwrap_or_else(|_| Err(anyhow::anyhow!("a reader thread panicked")))
-            })
-            .collect()
-    });
-    let secs = t.elapsed().as_secs_f64();
-    for r in results {
-        r?;
-    }
+    let secs = timed_threads(&mut work, |(buf, handles)| {
+        let mut at = 0;
+        for (h, off, n) in handles.iter() {
+            let mut view = buf.slice_mut(at..at + n);
+            let got = h
+                .sync_read(*off as i64, &mut view)
+                .map_err(|e| anyhow::anyhow!("cuFileRead: {e:?}"))?;
+            if got != *n as isize {
+                bail!("cuFileRead returned {got}, expected {n} bytes");
+            }
+            at += n;
+        }
+        Ok(())
+    })?;
     Ok((secs, work.into_iter().map(|(b, _)| b).collect()))
 }
 
@@ -277,26 +258,31 @@ fn staged_read(
         work.push((stream, dev, pinned, share));
     }
     drop_caches()?;
+    timed_threads(&mut work, |(stream, dev, pinned, share)| {
+        let host = pinned.as_mut_slice()?;
+        let mut at = 0;
+        for (path, off, n) in share.iter() {
+            let mut f = File::open(path)?;
+            f.seek(SeekFrom::Start(*off))?;
+            f.read_exact(&mut host[at..at + n])?;
+            at += n;
+        }
+        stream.memcpy_htod(&*pinned, dev)?;
+        stream.synchronize()?;
+        Ok(())
+    })
+}
+
+/// Runs `read` on every piece of `work`, one thread each, and returns the wall time of the
+/// whole (the slowest thread); the first error wins.
+fn timed_threads<W: Send>(
+    work: &mut [W],
+    read: impl Fn(&mut W) -> Result<()> + Sync,
+) -> Result<f64> {
+    let read = &read;
     let t = Instant::now();
     let results: Vec<Result<()>> = std::thread::scope(|s| {
-        let joins: Vec<_> = work
-            .iter_mut()
-            .map(|(stream, dev, pinned, share)| {
-                s.spawn(move || -> Result<()> {
-                    let host = pinned.as_mut_slice()?;
-                    let mut at = 0;
-                    for (path, off, n) in share.iter() {
-                        let mut f = File::open(path)?;
-                        f.seek(SeekFrom::Start(*off))?;
-                        f.read_exact(&mut host[at..at + n])?;
-                        at += n;
-                    }
-                    stream.memcpy_htod(&*pinned, dev)?;
-                    stream.synchronize()?;
-                    Ok(())
-                })
-            })
-            .collect();
+        let joins: Vec<_> = work.iter_mut().map(|w| s.spawn(move || read(w))).collect();
         joins
             .into_iter()
             .map(|j| {
@@ -306,9 +292,7 @@ fn staged_read(
             .collect()
     });
     let secs = t.elapsed().as_secs_f64();
-    for r in results {
-        r?;
-    }
+    results.into_iter().collect::<Result<()>>()?;
     Ok(secs)
 }
 
