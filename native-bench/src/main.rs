@@ -73,7 +73,7 @@ enum Command {
     /// Example: geochip bench slicing rasterize --quick --out results/
     Bench(Box<bench::BenchArgs>),
     /// Read a window of a GeoTIFF/COG into .npy (dims band, y, x), fetching and decoding only
-    /// the tiles the window touches (tiles decode in parallel). FILE is a path or an http://
+    /// the tiles the window touches (tiles decode in parallel). FILE is a path or an http(s)://
     /// URL (range requests). --overview N reads internal overview N (0-based, like rasterio's
     /// overview_level); --bands are 1-based. Prints the grid and how many tiles, requests and
     /// bytes it fetched. Never overwrites without --force.

@@ -80,8 +80,9 @@ impl ByteSource for FileSource {
     }
 }
 
-/// A file served over HTTP, read with `Range` requests (ureq). The length comes from the
-/// first response's `Content-Range`. Plain `http://` only: this build has no TLS.
+/// A file served over HTTP or HTTPS, read with `Range` requests (ureq; TLS by rustls with
+/// Mozilla's root certificates compiled in). The length comes from the first response's
+/// `Content-Range`.
 ///
 /// ```no_run
 /// use geochip::cog::Cog;
@@ -102,11 +103,25 @@ impl HttpSource {
     /// let src = geochip_bench::source::HttpSource::new("http://example.invalid/a.tif");
     /// ```
     pub fn new(url: &str) -> Self {
-        Self {
-            url: url.to_owned(),
-            agent: ureq::AgentBuilder::new()
+        Self::with_agent(
+            url,
+            ureq::AgentBuilder::new()
                 .timeout(std::time::Duration::from_secs(60))
                 .build(),
+        )
+    }
+
+    /// A source for `url` read through `agent` (its own proxy, timeouts or TLS roots, e.g. a
+    /// site's private certificate authority via `AgentBuilder::tls_config`).
+    ///
+    /// ```
+    /// let agent = ureq::AgentBuilder::new().timeout(std::time::Duration::from_secs(5)).build();
+    /// let src = geochip_bench::source::HttpSource::with_agent("https://example.invalid/a.tif", agent);
+    /// ```
+    pub fn with_agent(url: &str, agent: ureq::Agent) -> Self {
+        Self {
+            url: url.to_owned(),
+            agent,
             len: OnceLock::new(),
         }
     }
@@ -206,21 +221,14 @@ pub fn native_codecs() -> Codecs {
     Codecs::default().with(50000, Arc::new(Zstd))
 }
 
-/// A file path or an `http://` URL as a boxed source.
+/// A file path or an `http://` / `https://` URL as a boxed source.
 ///
 /// ```
 /// assert!(geochip_bench::source::open("no/such.tif").is_err());
 /// ```
 pub fn open(path_or_url: &str) -> Result<Box<dyn ByteSource + Send + Sync>, CogError> {
-    if path_or_url.starts_with("http://") {
+    if path_or_url.starts_with("http://") || path_or_url.starts_with("https://") {
         Ok(Box::new(HttpSource::new(path_or_url)))
-    } else if path_or_url.starts_with("https://") {
-        Err(CogError::Source {
-            input: path_or_url.to_owned(),
-            offset: 0,
-            end: 0,
-            reason: "https is not supported: this build of ureq has no TLS".into(),
-        })
     } else {
         Ok(Box::new(FileSource::open(path_or_url)?))
     }

@@ -4,7 +4,7 @@
 //!
 //! Assets are read with the core's COG reader ([`geochip::stack::CogReader`]): only the tiles
 //! each window needs, from internal overviews when odc-stac would, over local files (hrefs
-//! relative to the items file, absolute paths, `file://`) or `http://` range requests, with
+//! relative to the items file, absolute paths, `file://`) or `http://` / `https://` range requests, with
 //! the native zstd codec.
 
 use std::collections::HashMap;

@@ -208,3 +208,110 @@ fn read_command_writes_rasterio_values_and_refuses_to_overwrite() {
         "{err}"
     );
 }
+
+/// The loopback certificate (tests/fixtures/tls/PROVENANCE.md) as a rustls server config.
+fn tls_server_config() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+    let cert = CertificateDer::from(std::fs::read(fixture("tls/localhost.cert.der")).unwrap());
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+        std::fs::read(fixture("tls/localhost.key.der")).unwrap(),
+    ));
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Arc::new(
+        rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .unwrap(),
+    )
+}
+
+/// Like [`serve`], over TLS with the loopback certificate; counts completed requests.
+fn serve_tls(bytes: Vec<u8>) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/cog.tif", listener.local_addr().unwrap());
+    let config = tls_server_config();
+    let count = Arc::new(AtomicUsize::new(0));
+    let counter = count.clone();
+    std::thread::spawn(move || {
+        for tcp in listener.incoming() {
+            let Ok(tcp) = tcp else { continue };
+            let conn = rustls::ServerConnection::new(config.clone()).unwrap();
+            let mut tls = rustls::StreamOwned::new(conn, tcp);
+            let mut range = None;
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            // Byte by byte up to the blank line: a client refusing the certificate ends here.
+            while !head.ends_with(b"\r\n\r\n") {
+                match std::io::Read::read(&mut tls, &mut byte) {
+                    Ok(1) => head.push(byte[0]),
+                    _ => break,
+                }
+            }
+            if !head.ends_with(b"\r\n\r\n") {
+                continue;
+            }
+            for line in String::from_utf8_lossy(&head).lines() {
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+                    let (a, b) = v.trim().split_once('-').unwrap();
+                    range = Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()));
+                }
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+            let (a, b) = range.unwrap_or((0, bytes.len() - 1));
+            let b = b.min(bytes.len() - 1);
+            let head = format!(
+                "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {a}-{b}/{}\r\nConnection: close\r\n\r\n",
+                b + 1 - a,
+                bytes.len()
+            );
+            let _ = tls.write_all(head.as_bytes());
+            let _ = tls.write_all(&bytes[a..=b]);
+            tls.conn.send_close_notify();
+            let _ = tls.flush();
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn https_range_reads_equal_rasterio_and_untrusted_certificates_are_refused() {
+    let name = "rgb_deflate_pred2_cog.tif";
+    let bytes = std::fs::read(fixture(&format!("cog/{name}"))).unwrap();
+    let (url, count) = serve_tls(bytes);
+
+    // The default source (Mozilla's roots) refuses the self-signed server, naming the URL.
+    let err = geochip_bench::source::open(&url)
+        .and_then(|src| Cog::open(src.as_ref()).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&url), "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert_eq!(count.load(Ordering::SeqCst), 0, "no request got through");
+
+    // Trusting the loopback certificate, reads equal rasterio's.
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            std::fs::read(fixture("tls/localhost.cert.der")).unwrap(),
+        ))
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let client = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let agent = ureq::AgentBuilder::new()
+        .tls_config(Arc::new(client))
+        .build();
+    let src = HttpSource::with_agent(&url, agent);
+    let cog = Cog::open(&src).unwrap();
+    for (level, window, bands, sha) in reads(name) {
+        let w = window.unwrap_or_else(|| cog.levels()[level].full_window());
+        let a = cog.read_window(&src, level, w, bands.as_deref()).unwrap();
+        assert_eq!(a.sha256(), sha, "level {level} {w:?} {bands:?}");
+    }
+    assert!(count.load(Ordering::SeqCst) >= 2);
+}
