@@ -5,7 +5,9 @@
 //! The core does no I/O of its own: everything goes through zarrs' storage traits
 //! ([`ReadableStorage`] to read, [`ReadableWritableListableStorage`] to write). An in-memory
 //! store ([`ZarrStore::memory`]) works everywhere, the browser included; the native CLI plugs in
-//! the filesystem store, and a read-only HTTP store can implement [`ReadableStorageTraits`].
+//! the filesystem store, and [`ByteSourceStore`] reads a store object by object through the
+//! core's [`ByteSource`](crate::cog::ByteSource)s (files natively, HTTP `Range` requests in the
+//! browser; a 404 is an absent chunk, other failures [`ZarrError::Source`] naming the URL).
 //!
 //! **Georeferencing.** A grid is written twice, for the two readers that exist today:
 //! - rioxarray's convention, which xarray + rioxarray read: the data array has attributes
@@ -69,6 +71,9 @@ use crate::crs::Crs;
 use crate::grid::{Grid, Window};
 use crate::transform::GeoTransform;
 
+mod source;
+pub use source::{ByteSourceStore, COALESCE_GAP, FetchStats, ObjectSource};
+
 /// Name of the sibling array that carries the CRS and geotransform (rioxarray's convention).
 pub const SPATIAL_REF: &str = "spatial_ref";
 
@@ -115,6 +120,19 @@ pub enum ZarrError {
         /// The chunk's store key, e.g. `labels/c/0/3`.
         key: String,
         /// What zarrs reported.
+        message: String,
+    },
+    /// The store could not fetch an object (HTTP 500, a network error, a short read): not
+    /// "absent" (404 reads as the fill value), a failure; the message names the path or URL.
+    #[error("{store}: array '{path}': cannot fetch '{key}': {message}")]
+    Source {
+        /// The store.
+        store: String,
+        /// The array path.
+        path: String,
+        /// The store key, e.g. `labels/c/0/3` or `labels/zarr.json`.
+        key: String,
+        /// What the store reported (naming the URL or file).
         message: String,
     },
     /// Reading or writing array data failed outside any one chunk.
@@ -835,6 +853,17 @@ impl fmt::Debug for ZarrArray {
     }
 }
 
+/// The storage failure inside a zarrs error, if that is what it is.
+fn storage_error(e: &zarrs::array::ArrayError) -> Option<&zarrs::storage::StorageError> {
+    match e {
+        zarrs::array::ArrayError::StorageError(se) => Some(se),
+        zarrs::array::ArrayError::CodecError(zarrs::array::CodecError::StorageError(se)) => {
+            Some(se)
+        }
+        _ => None,
+    }
+}
+
 fn to_usize(v: u64) -> usize {
     usize::try_from(v).unwrap_or(usize::MAX)
 }
@@ -860,7 +889,12 @@ impl ZarrArray {
         let key = StoreKey::new(meta_key(path)).map_err(|e| open_err(e.to_string()))?;
         let bytes = storage
             .get(&key)
-            .map_err(|e| open_err(e.to_string()))?
+            .map_err(|e| ZarrError::Source {
+                store: store.to_owned(),
+                path: path.to_owned(),
+                key: key.to_string(),
+                message: e.to_string(),
+            })?
             .ok_or_else(|| ZarrError::NotFound {
                 store: store.to_owned(),
                 path: path.to_owned(),
@@ -1244,6 +1278,14 @@ impl ZarrArray {
         if let Ok(Some(chunks)) = self.array.chunks_in_array_subset(subset) {
             for idx in &chunks.indices() {
                 if let Err(e) = self.array.retrieve_chunk::<ArrayBytes<'static>>(&idx) {
+                    if let Some(se) = storage_error(&e) {
+                        return ZarrError::Source {
+                            store: self.store.clone(),
+                            path: self.path.clone(),
+                            key: self.chunk_key(&idx),
+                            message: se.to_string(),
+                        };
+                    }
                     return ZarrError::Chunk {
                         store: self.store.clone(),
                         path: self.path.clone(),
