@@ -4,6 +4,12 @@
 //! signed area between it and the cell's right side; a prefix sum along the row then gives
 //! each cell the (winding-weighted) area of the polygon inside it. Exact for straight edges
 //! (up to f64 rounding); holes subtract because they run opposite to the exterior.
+//!
+//! Signed area is winding, not even-odd: it equals the even-odd area only for simple,
+//! disjoint rings with holes directly inside their shell. `simple::resolve` checks that
+//! and rebuilds every other feature as such rings first, so coverage follows GDAL's
+//! even-odd rule for bow-ties, figure-eights, holes crossing their shell and overlapping
+//! parts too.
 
 /// Per-polygon accumulation buffer (`(width + 2) × height`).
 pub(crate) struct Accumulator {
@@ -34,7 +40,7 @@ impl Accumulator {
 
     /// Adds a polygon whose rings are all oriented the same way (GDAL's normalisation):
     /// the holes are walked backwards so they subtract. Returns false when nothing landed.
-    pub(crate) fn add_polygon(&mut self, rings: &[Vec<(f64, f64)>]) -> bool {
+    pub(crate) fn add_polygon(&mut self, rings: &[Vec<(f64, f64)>]) {
         for (i, ring) in rings.iter().enumerate() {
             let n = ring.len();
             for k in 0..n {
@@ -46,7 +52,16 @@ impl Accumulator {
                 }
             }
         }
-        self.rows.0 != usize::MAX
+    }
+
+    /// Adds rings exactly as oriented (outer rings one way, holes the other).
+    pub(crate) fn add_rings(&mut self, rings: &[Vec<(f64, f64)>]) {
+        for ring in rings {
+            let n = ring.len();
+            for k in 0..n {
+                self.edge(ring[k], ring[(k + 1) % n]);
+            }
+        }
     }
 
     /// Adds `|accumulated area|` of every touched cell to `out` (`width × height`) and clears.

@@ -15,7 +15,10 @@
 //! * points: the pixel `(floor(col), floor(row))`;
 //! * MultiPolygon and GeometryCollection parts are separate shapes (rasterio explodes them);
 //!   with [`MergeAlg::Add`] a pixel gets a shape's value once per shape (points excepted);
-//! * values: GDAL's round-half-away-from-zero and saturation for every dtype.
+//! * values: GDAL's round-half-away-from-zero and saturation for every dtype;
+//! * coverage ([`Rasterizer::coverage`]): the exact area of each pixel inside the even-odd
+//!   interior of each polygon (GDAL's rule, so self-intersecting rings and holes crossing
+//!   their shell are measured the way they burn), the parts of one shape unioned.
 //!
 //! ```
 //! use geochip::{GeoTransform, Grid, ArrayData};
@@ -39,6 +42,7 @@ mod coverage;
 pub mod io;
 mod prepare;
 mod scan;
+mod simple;
 
 use geo_types::Geometry;
 use ndarray::{ArrayD, IxDyn};
@@ -483,7 +487,7 @@ impl Rasterizer {
             match res {
                 Ok(()) => {
                     valid_values.push(shape.value);
-                    prims.extend(out);
+                    prims.extend(out.into_iter().map(|p| Prim { shape: i, ..p }));
                 }
                 Err(e) if opts.skip_invalid => skipped.push(Skipped { feature, reason: e }),
                 Err(e) => return Err(e),
@@ -825,8 +829,17 @@ impl Rasterizer {
     }
 
     /// Exact fractional coverage (`float32` in [0, 1]): the area of each pixel covered by the
-    /// polygons, as exactextract computes it; overlapping shapes add up, capped at 1. Lines
-    /// and points have no area and add nothing.
+    /// polygons, as exactextract computes it for valid polygons; overlapping shapes add up,
+    /// capped at 1. Lines and points have no area and add nothing.
+    ///
+    /// "Covered" follows GDAL's even-odd fill rule, also for invalid polygons: the coverage
+    /// of a shape is the area of the pixel ∩ the even-odd interior of each polygon part,
+    /// unioned over the parts of a MultiPolygon/GeometryCollection. Both lobes of a bow-tie
+    /// count, a region a ring winds around twice does not, the part of a hole outside its
+    /// shell is covered. Valid polygons (found by an O(n log n) sweep) are integrated as
+    /// given; the others are first rebuilt as simple rings with `i_overlay` (crossing points
+    /// recomputed in f64), so the coverage summed over pixels equals the even-odd area to
+    /// f64 rounding either way.
     ///
     /// ```
     /// # use geo_types::{polygon};
@@ -872,13 +885,27 @@ impl Rasterizer {
             })?
         ];
         let mut acc = coverage::Accumulator::new(w, h);
-        for p in &self.prims {
-            if let Kind::Polygon(poly) = &p.kind {
-                acc.clear();
-                if acc.add_polygon(&poly.rings) {
-                    acc.flush_into(&mut out);
+        // One feature at a time (its parts are consecutive): the even-odd region of each
+        // part, unioned over the parts.
+        let mut i = 0;
+        while i < self.prims.len() {
+            let shape = self.prims[i].shape;
+            let mut parts: Vec<&[Vec<(f64, f64)>]> = Vec::new();
+            while i < self.prims.len() && self.prims[i].shape == shape {
+                if let Kind::Polygon(poly) = &self.prims[i].kind {
+                    parts.push(&poly.rings);
                 }
+                i += 1;
             }
+            if parts.is_empty() {
+                continue;
+            }
+            acc.clear();
+            match simple::resolve(&parts) {
+                simple::Resolved::AsGiven => parts.iter().for_each(|p| acc.add_polygon(p)),
+                simple::Resolved::Rings(rings) => acc.add_rings(&rings),
+            }
+            acc.flush_into(&mut out);
         }
         Ok(out)
     }

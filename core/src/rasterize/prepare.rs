@@ -11,6 +11,8 @@ use crate::transform::GeoTransform;
 /// One primitive to burn, in continuous pixel coordinates.
 #[derive(Debug, Clone)]
 pub(crate) struct Prim {
+    /// Position of its shape in the input (the parts of one shape are consecutive).
+    pub shape: usize,
     /// Its burn value.
     pub value: BurnValue,
     /// What to burn.
@@ -338,6 +340,7 @@ fn prim(feature: usize, value: BurnValue, kind: Kind) -> Prim {
     let hi = |v: f64| (v.floor() as i64).saturating_add(1);
     let _ = feature;
     Prim {
+        shape: 0,
         value,
         kind,
         rows: (lo(y0), hi(y1)),

@@ -678,3 +678,212 @@ fn readers_name_bad_features_and_strict_mode_fails() {
         }
     ));
 }
+
+/// Coverage of one shape per feature on an identity grid, as f64 rows.
+fn coverage_of(shapes: &[Shape], w: usize, h: usize) -> Vec<f64> {
+    Rasterizer::new(shapes, &grid(w, h), &RasterizeOptions::default())
+        .unwrap()
+        .coverage_f64()
+        .unwrap()
+}
+
+fn assert_close(got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len());
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!((g - w).abs() < 1e-12, "pixel {i}: {g} vs {w}\n{got:?}");
+    }
+}
+
+/// A bow-tie whose crossing (1.5, 1) lies inside pixel (1, 0)/(1, 1): each lobe is a triangle
+/// of area 1.5; by hand, row 0 is [∫₀¹(1-2x/3), ∫₁^1.5(1-2x/3) + ∫_1.5²(2x/3-1),
+/// ∫₂³(2x/3-1)] = [2/3, 1/12 + 1/12, 2/3], row 1 the mirror image. Winding would cancel the
+/// two lobes in the middle pixels (0 instead of 1/6).
+#[test]
+fn coverage_of_a_bow_tie_counts_both_lobes() {
+    let bow = poly(&[(0.0, 0.0), (3.0, 2.0), (3.0, 0.0), (0.0, 2.0)]);
+    let c = coverage_of(&[Shape::new(bow.clone(), 1)], 3, 2);
+    let (a, b) = (2.0 / 3.0, 1.0 / 6.0);
+    assert_close(&c, &[a, b, a, a, b, a]);
+    assert!((c.iter().sum::<f64>() - 3.0).abs() < 1e-12);
+    // The centre rule burns the pixels whose centre lies in the even-odd interior.
+    let burned = rasterize(&[Shape::new(bow, 1)], &grid(3, 2), &strict()).unwrap();
+    assert_eq!(burned.array.sum_f64(), 4.0);
+}
+
+/// A ring that runs around a 4×4 square, back along the diagonal to (1, 1) and around the
+/// inner 2×2 square in the same direction (winding 2 there): even-odd leaves the inner square
+/// out (GDAL burns nothing there either), the spur along the diagonal adds nothing.
+#[test]
+fn coverage_of_a_doubled_loop_follows_even_odd() {
+    let ring = [
+        (0.0, 0.0),
+        (4.0, 0.0),
+        (4.0, 4.0),
+        (0.0, 4.0),
+        (0.0, 0.0),
+        (1.0, 1.0),
+        (3.0, 1.0),
+        (3.0, 3.0),
+        (1.0, 3.0),
+        (1.0, 1.0),
+    ];
+    let shape = Shape::new(poly(&ring), 1);
+    let c = coverage_of(std::slice::from_ref(&shape), 4, 4);
+    #[rustfmt::skip]
+    let want = [
+        1.0, 1.0, 1.0, 1.0,
+        1.0, 0.0, 0.0, 1.0,
+        1.0, 0.0, 0.0, 1.0,
+        1.0, 1.0, 1.0, 1.0,
+    ];
+    assert_close(&c, &want);
+    let burned = rasterize(&[shape], &grid(4, 4), &strict()).unwrap().array;
+    let ArrayData::U8(b) = burned.data() else {
+        panic!()
+    };
+    let b: Vec<f64> = b.iter().map(|v| f64::from(*v)).collect();
+    assert_eq!(b, want);
+}
+
+/// A hole crossing the right side of its 4×4 shell: even-odd keeps the shell minus the part of
+/// the hole inside it (x 2.5..4, y 1..3: area 3) plus the part of the hole outside it (x 4..6:
+/// area 4): 16 - 3 + 4 = 17.
+#[test]
+fn coverage_of_a_hole_crossing_its_shell() {
+    let shell: Vec<(f64, f64)> = vec![(0.0, 0.0), (4.0, 0.0), (4.0, 4.0), (0.0, 4.0), (0.0, 0.0)];
+    let hole: Vec<(f64, f64)> = vec![(2.5, 1.0), (6.0, 1.0), (6.0, 3.0), (2.5, 3.0), (2.5, 1.0)];
+    let p: Geometry<f64> = geo_types::Polygon::new(shell.into(), vec![hole.into()]).into();
+    let c = coverage_of(&[Shape::new(p, 1)], 6, 4);
+    #[rustfmt::skip]
+    let want = [
+        1.0, 1.0, 1.0, 1.0, 0.0, 0.0,
+        1.0, 1.0, 0.5, 0.0, 1.0, 1.0,
+        1.0, 1.0, 0.5, 0.0, 1.0, 1.0,
+        1.0, 1.0, 1.0, 1.0, 0.0, 0.0,
+    ];
+    assert_close(&c, &want);
+    assert!((c.iter().sum::<f64>() - 17.0).abs() < 1e-12);
+}
+
+/// The parts of one MultiPolygon are unioned (a pixel inside two parts is covered once, as
+/// rasterio burns it once); separate shapes add up (capped at 1 by `coverage`).
+#[test]
+fn coverage_unions_the_parts_of_a_multipolygon() {
+    let a = geo_types::Polygon::new(
+        vec![(0.0, 0.0), (3.0, 0.0), (3.0, 3.0), (0.0, 3.0), (0.0, 0.0)].into(),
+        vec![],
+    );
+    let b = geo_types::Polygon::new(
+        vec![(2.5, 1.0), (5.0, 1.0), (5.0, 2.0), (2.5, 2.0), (2.5, 1.0)].into(),
+        vec![],
+    );
+    let mp: Geometry<f64> = geo_types::MultiPolygon(vec![a.clone(), b.clone()]).into();
+    let c = coverage_of(&[Shape::new(mp, 1)], 5, 3);
+    #[rustfmt::skip]
+    let want = [
+        1.0, 1.0, 1.0, 0.0, 0.0,
+        1.0, 1.0, 1.0, 1.0, 1.0,
+        1.0, 1.0, 1.0, 0.0, 0.0,
+    ];
+    assert_close(&c, &want);
+    assert!((c.iter().sum::<f64>() - 11.0).abs() < 1e-12);
+    // Two shapes: the overlap (x 2.5..3 of row 1) counts twice in coverage_f64.
+    let two = coverage_of(&[Shape::new(a.into(), 1), Shape::new(b.into(), 1)], 5, 3);
+    assert!((two[7] - 1.5).abs() < 1e-12, "{}", two[7]);
+    // Disjoint parts and a part inside another part's hole take the exact path and add.
+    let ring = |x: f64, y: f64, s: f64| -> geo_types::LineString<f64> {
+        vec![(x, y), (x + s, y), (x + s, y + s), (x, y + s), (x, y)].into()
+    };
+    let framed = geo_types::Polygon::new(ring(0.0, 0.0, 5.0), vec![ring(1.0, 1.0, 3.0)]);
+    let island = geo_types::Polygon::new(ring(1.5, 1.5, 2.0), vec![]);
+    let mp: Geometry<f64> = geo_types::MultiPolygon(vec![framed, island]).into();
+    let c = coverage_of(&[Shape::new(mp, 1)], 5, 5);
+    assert!((c.iter().sum::<f64>() - (25.0 - 9.0 + 4.0)).abs() < 1e-12);
+    assert!((c[2 * 5 + 2] - 1.0).abs() < 1e-12 && (c[5 + 1] - 0.25).abs() < 1e-12);
+}
+
+/// The even-odd area of closed rings by horizontal slabs (every vertex and pairwise crossing
+/// height a slab boundary; inside a slab the even-odd length is linear in y, so its value at
+/// mid-height times the height is exact). O(n²): for small test polygons only.
+fn even_odd_area(rings: &[Vec<(f64, f64)>]) -> f64 {
+    let edges: Vec<((f64, f64), (f64, f64))> = rings
+        .iter()
+        .flat_map(|r| r.windows(2).map(|w| (w[0], w[1])))
+        .filter(|(p, q)| p.1 != q.1)
+        .collect();
+    let mut ys: Vec<f64> = rings.iter().flatten().map(|p| p.1).collect();
+    for (i, a) in edges.iter().enumerate() {
+        for b in &edges[i + 1..] {
+            let (p, r) = (a.0, (a.1.0 - a.0.0, a.1.1 - a.0.1));
+            let (q, s) = (b.0, (b.1.0 - b.0.0, b.1.1 - b.0.1));
+            let den = r.0 * s.1 - r.1 * s.0;
+            if den == 0.0 {
+                continue;
+            }
+            let t = ((q.0 - p.0) * s.1 - (q.1 - p.1) * s.0) / den;
+            let u = ((q.0 - p.0) * r.1 - (q.1 - p.1) * r.0) / den;
+            if (0.0..=1.0).contains(&t) && (0.0..=1.0).contains(&u) {
+                ys.push(p.1 + t * r.1);
+            }
+        }
+    }
+    ys.sort_by(f64::total_cmp);
+    ys.dedup();
+    let mut area = 0.0;
+    for w in ys.windows(2) {
+        let y = 0.5 * (w[0] + w[1]);
+        let mut xs: Vec<f64> = edges
+            .iter()
+            .filter(|(p, q)| (p.1 < y) != (q.1 < y))
+            .map(|(p, q)| p.0 + (y - p.1) * (q.0 - p.0) / (q.1 - p.1))
+            .collect();
+        xs.sort_by(f64::total_cmp);
+        let len: f64 = xs.chunks_exact(2).map(|c| c[1] - c[0]).sum();
+        area += len * (w[1] - w[0]);
+    }
+    area
+}
+
+/// Seeded random polygons, most of them self-intersecting, some with a hole and some with
+/// two overlapping-free parts: coverage summed over the pixels equals the even-odd area.
+#[test]
+fn coverage_sums_to_the_even_odd_area() {
+    let mut s = 99u64;
+    let mut rnd = move || {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut self_intersecting = 0;
+    for case in 0..40 {
+        let n = 5 + case % 9;
+        let mut ring: Vec<(f64, f64)> = (0..n)
+            .map(|_| (2.0 + 36.0 * rnd(), 2.0 + 26.0 * rnd()))
+            .collect();
+        ring.push(ring[0]);
+        let mut rings = vec![ring.clone()];
+        if case % 4 == 0 {
+            let mut hole: Vec<(f64, f64)> = (0..4)
+                .map(|_| (10.0 + 20.0 * rnd(), 8.0 + 14.0 * rnd()))
+                .collect();
+            hole.push(hole[0]);
+            rings.push(hole);
+        }
+        let p = geo_types::Polygon::new(
+            rings[0].clone().into(),
+            rings[1..].iter().map(|r| r.clone().into()).collect(),
+        );
+        if simple::resolve(&[&rings]) != simple::Resolved::AsGiven {
+            self_intersecting += 1;
+        }
+        let want = even_odd_area(&rings);
+        let got: f64 = coverage_of(&[Shape::new(p.into(), 1)], 40, 30).iter().sum();
+        assert!(
+            ((got - want) / want).abs() < 1e-9,
+            "case {case}: {got} vs {want} ({:e})",
+            (got - want) / want
+        );
+    }
+    assert!(self_intersecting > 20, "{self_intersecting}");
+}
