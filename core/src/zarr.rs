@@ -733,6 +733,191 @@ impl ZarrStore {
         self.put_json(&path, &meta_key(&path), &meta)
     }
 
+    /// Writes a stacked cube as xarray reads it: the `(time, band, y, x)` array at `path`
+    /// (as [`ZarrStore::write_array`] with `opts`, its fill value the cube's nodata and the
+    /// attributes `band` (names) and `nodata`), and beside it, in the same group, the 1-D
+    /// coordinate arrays `time` (int64 nanoseconds since 1970-01-01 with CF `units` and
+    /// `calendar`, so xarray decodes `datetime64[ns]`), `y` and `x` (float64), each with a
+    /// `geochip:coordinate` attribute. [`ZarrStore::read_stack`] reads it back.
+    ///
+    /// ```
+    /// use geochip::stack::{Stack, StackGrid};
+    /// use geochip::zarr::{WriteOptions, ZarrStore};
+    /// let g = geochip::Grid::new(geochip::GeoTransform::from_affine([10.0, 0.0, 0.0, 0.0, -10.0, 20.0]),
+    ///                            2, 2, Some(geochip::Crs::Epsg(32618))).unwrap();
+    /// let array = geochip::LabeledArray::from_shape_vec(&["time", "band", "y", "x"], &[1, 1, 2, 2],
+    ///                                                   vec![0u8, 1, 2, 3]).unwrap().with_grid(g.clone()).unwrap();
+    /// let stack = Stack { array, nodata: 0.0, grid: StackGrid { grid: g,
+    ///     time: vec!["2024-03-01T00:00:00.000000000".into()], time_items: vec![vec!["a".into()]],
+    ///     band: vec!["red".into()], x: vec![5.0, 15.0], y: vec![15.0, 5.0] } };
+    /// let s = ZarrStore::memory();
+    /// s.create_group("/", serde_json::Map::new()).unwrap();
+    /// s.write_stack("/cube", &stack, &WriteOptions::default()).unwrap();
+    /// assert_eq!(s.open_array("/time").unwrap().attributes()["units"], "nanoseconds since 1970-01-01");
+    /// let back = s.read_stack("/cube").unwrap();
+    /// assert_eq!(back.array, stack.array);
+    /// assert_eq!((back.grid.time, back.grid.band), (stack.grid.time, stack.grid.band));
+    /// ```
+    pub fn write_stack(
+        &self,
+        path: &str,
+        stack: &crate::stack::Stack,
+        opts: &WriteOptions,
+    ) -> Result<(), ZarrError> {
+        let g = &stack.grid;
+        let attr_err = |key: &str, problem: String| ZarrError::Attribute {
+            store: self.name.clone(),
+            path: path.to_owned(),
+            key: key.to_owned(),
+            problem,
+        };
+        let nodata = if stack.nodata.is_nan() {
+            json!("NaN")
+        } else {
+            json!(stack.nodata)
+        };
+        let mut opts = opts.clone();
+        opts.fill_value = Some(stack.nodata);
+        opts.attributes.insert("band".into(), json!(g.band));
+        opts.attributes.insert("nodata".into(), nodata);
+        let mut times = Vec::with_capacity(g.time.len());
+        for t in &g.time {
+            let ns = crate::stac::Timestamp::parse(t)
+                .and_then(|ts| i64::try_from(ts.0).ok())
+                .ok_or_else(|| {
+                    attr_err("time", format!("'{t}' is not a datetime64[ns] coordinate"))
+                })?;
+            times.push(ns);
+        }
+        self.write_array(path, &stack.array, &opts)?;
+        let group = parent_of(path).unwrap_or_default();
+        let at = |name: &str| {
+            if group.is_empty() {
+                format!("/{name}")
+            } else {
+                format!("/{group}/{name}")
+            }
+        };
+        let coord = |name: &str, mut attributes: Map<String, Value>| {
+            attributes.insert("geochip:coordinate".into(), json!(name));
+            WriteOptions {
+                attributes,
+                ..WriteOptions::default()
+            }
+        };
+        let mut tattrs = Map::new();
+        tattrs.insert("units".into(), json!("nanoseconds since 1970-01-01"));
+        tattrs.insert("calendar".into(), json!("proleptic_gregorian"));
+        let time = LabeledArray::from_shape_vec(&["time"], &[times.len()], times)?;
+        self.write_array(&at("time"), &time, &coord("time", tattrs))?;
+        for (name, v) in [("y", &g.y), ("x", &g.x)] {
+            let a = LabeledArray::from_shape_vec(&[name], &[v.len()], v.clone())?;
+            self.write_array(&at(name), &a, &coord(name, Map::new()))?;
+        }
+        Ok(())
+    }
+
+    /// Reads back a cube written by [`ZarrStore::write_stack`] (or `geochip stack --out
+    /// CUBE.zarr`): the array at `path` with dims `(time, band, y, x)`, its `band` and `nodata`
+    /// attributes, and the `time`, `y` and `x` coordinate arrays of its group. The items behind
+    /// each time step are not stored: `time_items` comes back empty.
+    ///
+    /// ```
+    /// use geochip::zarr::{WriteOptions, ZarrStore};
+    /// let s = ZarrStore::memory();
+    /// let a = geochip::LabeledArray::arange_i32(&["y", "x"], &[2, 2]).unwrap();
+    /// s.write_array("/a", &a, &WriteOptions::default()).unwrap();
+    /// let e = s.read_stack("/a").unwrap_err().to_string();
+    /// assert!(e.contains("dims [\"y\", \"x\"] are not (time, band, y, x)"), "{e}");
+    /// ```
+    pub fn read_stack(&self, path: &str) -> Result<crate::stack::Stack, ZarrError> {
+        let array = self.open_array(path)?;
+        let layout = |problem: String| ZarrError::Layout {
+            store: self.name.clone(),
+            path: path.to_owned(),
+            problem,
+        };
+        let attr_err = |key: &str, problem: String| ZarrError::Attribute {
+            store: self.name.clone(),
+            path: path.to_owned(),
+            key: key.to_owned(),
+            problem,
+        };
+        if array.dims() != ["time", "band", "y", "x"] {
+            return Err(layout(format!(
+                "dims {:?} are not (time, band, y, x)",
+                array.dims()
+            )));
+        }
+        let shape = array.shape();
+        let band: Vec<String> = array
+            .attributes()
+            .get("band")
+            .and_then(Value::as_array)
+            .and_then(|b| {
+                b.iter()
+                    .map(|v| v.as_str().map(str::to_owned))
+                    .collect::<Option<Vec<_>>>()
+            })
+            .filter(|b| b.len() == shape[1])
+            .ok_or_else(|| attr_err("band", format!("not a list of {} names", shape[1])))?;
+        let nodata = match array.attributes().get("nodata") {
+            Some(Value::String(s)) if s == "NaN" => f64::NAN,
+            Some(v) => v
+                .as_f64()
+                .ok_or_else(|| attr_err("nodata", format!("{v} is not a number")))?,
+            None => 0.0,
+        };
+        let Some(grid) = array.grid().cloned() else {
+            return Err(attr_err(
+                "spatial:transform",
+                "the cube has no grid".to_owned(),
+            ));
+        };
+        let data = array.read()?;
+        let group = parent_of(path).unwrap_or_default();
+        let coord = |name: &str, len: usize| -> Result<LabeledArray, ZarrError> {
+            let p = if group.is_empty() {
+                format!("/{name}")
+            } else {
+                format!("/{group}/{name}")
+            };
+            let c = self.open_array(&p)?.read()?;
+            if c.shape() != [len] {
+                return Err(layout(format!(
+                    "coordinate '{p}' has shape {:?}, the cube's {name} has {len} entries",
+                    c.shape()
+                )));
+            }
+            Ok(c)
+        };
+        let time = match coord("time", shape[0])?.data() {
+            ArrayData::I64(t) => t
+                .iter()
+                .map(|ns| crate::stac::Timestamp(i128::from(*ns)).to_numpy_string())
+                .collect(),
+            _ => return Err(layout("coordinate 'time' is not int64".to_owned())),
+        };
+        let floats = |c: LabeledArray, name: &str| match c.data() {
+            ArrayData::F64(v) => Ok(v.iter().copied().collect::<Vec<f64>>()),
+            _ => Err(layout(format!("coordinate '{name}' is not float64"))),
+        };
+        let y = floats(coord("y", shape[2])?, "y")?;
+        let x = floats(coord("x", shape[3])?, "x")?;
+        Ok(crate::stack::Stack {
+            array: data,
+            grid: crate::stack::StackGrid {
+                grid,
+                time_items: vec![Vec::new(); shape[0]],
+                time,
+                band,
+                x,
+                y,
+            },
+            nodata,
+        })
+    }
+
     /// Opens the array at `path` for reading.
     ///
     /// ```

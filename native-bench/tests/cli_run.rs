@@ -75,6 +75,7 @@ fn cookbooks_match_their_recorded_checksums() {
         ("labels-for-chips", 6),
         ("chips-from-stac", 43),
         ("chunking-matters", 1),
+        ("cog-to-zarr", 21),
     ] {
         let out = geochip(&["run", &format!("cookbooks/{name}"), "--check", "--quiet"]);
         assert!(out.status.success(), "{name}: {}", stderr(&out));

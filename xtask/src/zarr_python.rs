@@ -1,5 +1,6 @@
 //! `cargo xtask zarr-python`: geochip's Zarr output read by zarr-python, a second
-//! implementation. Writes stores with the native CLI (`rasterize`, `slice`, `stack`) and the
+//! implementation. Writes stores with the native CLI (`rasterize`, `slice`, `stack`, and
+//! `run` of the cog-to-zarr cookbook) and the
 //! `zarr_stores` example (float32 cubes sharded+zstd and gzip, raw int16), then runs
 //! `xtask/python/check_zarr.py` in a venv with pinned zarr and numpy: values (SHA-256),
 //! `dimension_names`, attributes, codecs, and each chip against its source window.
@@ -147,7 +148,42 @@ fn cli_stores(ws: &Workspace, dir: &Path) -> Result<Value> {
             &cube.display().to_string(),
         ],
     )?;
+    // The cog-to-zarr cookbook's store (sharded, gzip, with time/y/x coordinates), written by
+    // `geochip run`; its cube must be odc-stac 0.5.3's (cookbooks/cog-to-zarr/data/PROVENANCE.md).
+    let cookbook = dir.join("cog-to-zarr");
+    geochip(
+        ws,
+        &[
+            "run",
+            "cookbooks/cog-to-zarr",
+            "--quiet",
+            "--out",
+            &cookbook.display().to_string(),
+        ],
+    )?;
     Ok(json!({"arrays": [
+        {
+            "store": "cog-to-zarr/cube.zarr", "path": "cube", "dtype": "uint8",
+            "shape": [3, 3, 720, 793], "dims": ["time", "band", "y", "x"],
+            "codecs": ["sharding_indexed", "gzip", "crc32c"],
+            "sha256": "ee9748d3a40be8ea28fa6d93fc310a450b93877c0996013f98c900c5c4f29854",
+            "attributes": {
+                "proj:code": "EPSG:32618", "band": ["red", "green", "blue"], "nodata": 0.0,
+                "spatial:transform": [300.0, 0.0, 101700.0, 0.0, -300.0, 2827200.0],
+                "grid_mapping": "spatial_ref",
+            },
+        },
+        {
+            "store": "cog-to-zarr/cube.zarr", "path": "time", "dtype": "int64", "shape": [3],
+            "dims": ["time"],
+            // 2024-03-01T15:30, 2024-03-17T15:30, 2024-04-02T15:30 in ns since the epoch.
+            "sha256": time_sha256(&[1_709_307_000, 1_710_689_400, 1_712_071_800]),
+            "attributes": {"units": "nanoseconds since 1970-01-01", "calendar": "proleptic_gregorian"},
+        },
+        {
+            "store": "cog-to-zarr/cube.zarr", "path": "spatial_ref",
+            "attributes": {"GeoTransform": "101700.0 300.0 0.0 2827200.0 0.0 -300.0", "spatial_ref": "EPSG:32618"},
+        },
         {
             "store": "cube.zarr", "path": "cube", "dtype": "uint16", "shape": [3, 4, 76, 83],
             "dims": ["time", "band", "y", "x"], "codecs": ["sharding_indexed", "zstd"],
@@ -183,6 +219,15 @@ fn cli_stores(ws: &Workspace, dir: &Path) -> Result<Value> {
             "chips_of": {"store": "labels.zarr", "path": "labels"},
         },
     ]}))
+}
+
+/// SHA-256 of int64 nanoseconds (little-endian) for these seconds since the epoch.
+fn time_sha256(seconds: &[i64]) -> String {
+    let bytes: Vec<u8> = seconds
+        .iter()
+        .flat_map(|s| (s * 1_000_000_000).to_le_bytes())
+        .collect();
+    geochip::sha256_hex(&bytes)
 }
 
 /// The whole check.

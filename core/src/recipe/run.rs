@@ -14,7 +14,7 @@ use crate::cog::{ByteSource, Cog, MemorySource};
 use crate::rasterize::{self, RasterizeOptions, Rasterizer, ReadOptions, Shape};
 use crate::slice::{BatchGenerator, EdgePolicy, SlicePlan, SliceSpec};
 use crate::stac::Item;
-use crate::stack::{AssetError, CrsChoice, GridParams, GroupBy, LoadOptions, StackMode};
+use crate::stack::{AssetError, CrsChoice, GridParams, GroupBy, LoadOptions, Stack, StackMode};
 use crate::warp::Resampling;
 use crate::{ArrayData, Crs, DType, GeoTransform, Grid, LabeledArray, sha256_hex};
 
@@ -221,12 +221,25 @@ pub fn check_outputs(recipe: &Recipe, outputs: &RunOutputs) -> Vec<String> {
     problems
 }
 
+impl Value {
+    /// The array of an array or a cube.
+    fn as_array(&self) -> Option<&LabeledArray> {
+        match self {
+            Value::Array(a) => Some(a),
+            Value::Cube(s) => Some(&s.array),
+            _ => None,
+        }
+    }
+}
+
 /// A value flowing between steps.
 #[derive(Debug, Clone)]
 enum Value {
     Shapes(Vec<Shape>, Option<Crs>),
     Grid(Grid),
     Array(LabeledArray),
+    /// A stacked cube: its array with the time and band labels and coordinates.
+    Cube(Box<crate::stack::Stack>),
     Chips(Vec<(String, LabeledArray)>),
     /// Items and the directory of their STAC file (asset hrefs are relative to it).
     Items(Vec<Item>, String),
@@ -244,6 +257,10 @@ enum Value {
 }
 
 type ProgressFn<'a> = Box<dyn FnMut(&Progress) + 'a>;
+
+/// One object of a store a `write` step made: its key and bytes.
+#[cfg(feature = "zarr")]
+type StoreFile = (String, Vec<u8>);
 
 /// Runs recipes over injected I/O.
 ///
@@ -443,8 +460,12 @@ impl<'a> Runtime<'a> {
             ))),
             #[cfg(feature = "zarr")]
             StepOp::Write => cx.write(),
+            #[cfg(feature = "zarr")]
+            StepOp::Read => cx.read(),
+            #[cfg(feature = "zarr")]
+            StepOp::Inventory => cx.inventory(),
             #[cfg(not(feature = "zarr"))]
-            op @ StepOp::Write => Err(cx.fail(format!(
+            op @ (StepOp::Write | StepOp::Read | StepOp::Inventory) => Err(cx.fail(format!(
                 "{} is not available: {}",
                 op.name(),
                 op.not_available().unwrap_or("")
@@ -503,7 +524,7 @@ impl<'a> Runtime<'a> {
             crate::stack::CogReader::new(|_item: &Item, href: &str| open_asset(files, dir, href));
         let cube = crate::stack::load(items, &params, &opts, &mut reader, &mut |_, _| {})
             .map_err(|e| cx.fail(e))?;
-        Ok(Value::Array(cube.array))
+        Ok(Value::Cube(Box::new(cube)))
     }
 
     fn shapes(&self, cx: &StepCx<'_>) -> Result<Value, RunError> {
@@ -575,6 +596,17 @@ impl StepCx<'_> {
             step: self.step.id.clone(),
             op: self.step.op.name(),
             message: message.to_string(),
+        }
+    }
+
+    /// A failure caused by one key: names the key's line and `steps[i].key`.
+    fn fail_at(&self, key: &str, message: impl std::fmt::Display) -> RunError {
+        RunError::Step {
+            file: self.recipe.file.clone(),
+            line: self.step.arg_line(key),
+            step: self.step.id.clone(),
+            op: self.step.op.name(),
+            message: format!("{}: {message}", self.step.key(key)),
         }
     }
 
@@ -659,6 +691,7 @@ impl StepCx<'_> {
         let push = |out: &mut RunOutputs, n: String, v| out.outputs.push(Output::new(n, id, v));
         match value {
             Value::Array(a) => push(out, name.to_owned(), OutputValue::Array(a.clone())),
+            Value::Cube(c) => push(out, name.to_owned(), OutputValue::Array(c.array.clone())),
             Value::Chips(arrays) => {
                 for (n, a) in arrays {
                     push(
@@ -817,7 +850,8 @@ impl StepCx<'_> {
             Some("shift-last-inside") => EdgePolicy::ShiftLastInside,
             _ => EdgePolicy::Drop,
         };
-        let Some((first_id, Value::Array(first))) = inputs.first().copied() else {
+        let Some((first_id, Some(first))) = inputs.first().map(|(id, v)| (*id, v.as_array()))
+        else {
             return Err(self.fail("arrays: the first input is not an array"));
         };
         let dims = first.dims().to_vec();
@@ -842,7 +876,7 @@ impl StepCx<'_> {
         let spec = spec.batch_size(count, false);
         let mut out = Vec::new();
         for (id, v) in inputs {
-            let Value::Array(a) = v else {
+            let Some(a) = v.as_array() else {
                 return Err(self.fail(format!("arrays: `{id}` is not an array")));
             };
             if a.dims() != first.dims() || a.shape() != first.shape() || a.grid() != first.grid() {
@@ -863,12 +897,21 @@ impl StepCx<'_> {
     }
 
     fn arrays(&self, key: &str) -> Vec<(String, &LabeledArray)> {
+        self.labeled_arrays(key)
+            .into_iter()
+            .map(|(n, a, _)| (n, a))
+            .collect()
+    }
+
+    /// The arrays of `key`'s inputs, with the stack behind each stacked cube.
+    fn labeled_arrays(&self, key: &str) -> Vec<(String, &LabeledArray, Option<&Stack>)> {
         let mut out = Vec::new();
         for (id, v) in self.refs(key) {
             match v {
-                Value::Array(a) => out.push((id.to_owned(), a)),
+                Value::Array(a) => out.push((id.to_owned(), a, None)),
+                Value::Cube(c) => out.push((id.to_owned(), &c.array, Some(&**c))),
                 Value::Chips(cs) => {
-                    out.extend(cs.iter().map(|(n, a)| (format!("{id}/{n}"), a)));
+                    out.extend(cs.iter().map(|(n, a)| (format!("{id}/{n}"), a, None)));
                 }
                 _ => {}
             }
@@ -892,7 +935,9 @@ impl StepCx<'_> {
             Some("gzip") => Compression::Gzip { level: 6 },
             _ => Compression::None,
         };
-        for (name, a) in self.arrays("inputs") {
+        let coords = self.bool("coords")?.unwrap_or(false);
+        let mut with_coords: Option<String> = None;
+        for (name, a, stack) in self.labeled_arrays("inputs") {
             let nd = a.ndim();
             // `chunk` sets the last two dims (y, x), capped at their size; the first dim (chip
             // or time) is chunked by 1 and the dims between are whole, so a chunk is one chip
@@ -926,11 +971,32 @@ impl StepCx<'_> {
                 ..WriteOptions::default()
             };
             let path = format!("/{}", name.replace('/', "."));
-            // Shard bytes are not reproducible yet: zarrs lays out a shard's inner chunks in
-            // the order its rayon workers finish unless asked for C order, which the Zarr layer
-            // does not do yet; the values read back are the same. Unsharded chunks are exact.
-            let written = store.write_array(&path, a, &opts);
+            // Shards are written with their inner chunks in C order (the Zarr layer asks
+            // zarrs for it), so a store's bytes are the same on every run and target.
+            let written = match stack {
+                Some(stack) if coords => {
+                    if let Some(first) = &with_coords {
+                        return Err(self.fail_at(
+                            "coords",
+                            format!(
+                                "`{first}` and `{name}` are both stacked cubes: one store holds \
+                                 the time/y/x coordinates of one cube"
+                            ),
+                        ));
+                    }
+                    with_coords = Some(name.clone());
+                    store.write_stack(&path, stack, &opts)
+                }
+                _ => store.write_array(&path, a, &opts),
+            };
             written.map_err(|e| self.fail(e))?;
+        }
+        if coords && with_coords.is_none() {
+            return Err(self.fail_at(
+                "coords",
+                "no input is a stacked cube (from a `stack` or `read` step) to write \
+                 coordinates for",
+            ));
         }
         let storage = store.storage();
         let mut keys = storage.list().map_err(|e| self.fail(e))?;
@@ -946,6 +1012,124 @@ impl StepCx<'_> {
         Ok(Value::Files(files))
     }
 
+    /// The store a `write` step made (key `store`): its files and its name (the step's output).
+    #[cfg(feature = "zarr")]
+    fn store_files(&self) -> Result<(String, &[StoreFile]), RunError> {
+        let (id, v) = self.one("store")?;
+        let Value::Files(files) = v else {
+            return Err(self.fail_at("store", format!("`{id}` is not a Zarr store")));
+        };
+        let name = self
+            .recipe
+            .steps
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.output.clone())
+            .unwrap_or_else(|| id.to_owned());
+        Ok((name, files))
+    }
+
+    /// Reads array `array` back from the store of a `write` step, through the same Zarr
+    /// layer a reader of the written files would use: a cube written with `coords = true`
+    /// comes back with its time and band labels.
+    #[cfg(feature = "zarr")]
+    fn read(&self) -> Result<Value, RunError> {
+        use crate::zarr::{MemoryStore, ZarrStore};
+        use zarrs::storage::{StoreKey, WritableStorageTraits};
+        let (name, files) = self.store_files()?;
+        let memory = std::sync::Arc::new(MemoryStore::new());
+        for (key, bytes) in files {
+            let k = StoreKey::new(key.as_str()).map_err(|e| self.fail_at("store", e))?;
+            memory
+                .set(&k, bytes.clone().into())
+                .map_err(|e| self.fail_at("store", e))?;
+        }
+        let store = ZarrStore::new(name, memory);
+        let array = self.string("array")?.unwrap_or_default();
+        let path = format!("/{}", array.trim_matches('/'));
+        let meta = format!("{}/zarr.json", array.trim_matches('/'));
+        if !files.iter().any(|(k, _)| *k == meta) {
+            let arrays: Vec<&str> = files
+                .iter()
+                .filter_map(|(k, _)| k.strip_suffix("/zarr.json"))
+                .collect();
+            return Err(self.fail_at(
+                "array",
+                format!(
+                    "{}: no array `{array}` (arrays in the store: {})",
+                    store.name(),
+                    arrays.join(", ")
+                ),
+            ));
+        }
+        let parent = array
+            .trim_matches('/')
+            .rsplit_once('/')
+            .map_or(String::new(), |(p, _)| format!("{p}/"));
+        let has_time = files
+            .iter()
+            .any(|(k, _)| *k == format!("{parent}time/zarr.json"));
+        let has_band = store
+            .open_array(&path)
+            .map_err(|e| self.fail_at("array", e))?
+            .attributes()
+            .contains_key("band");
+        if has_time && has_band {
+            let stack = store
+                .read_stack(&path)
+                .map_err(|e| self.fail_at("array", e))?;
+            return Ok(Value::Cube(Box::new(stack)));
+        }
+        let a = store
+            .open_array(&path)
+            .and_then(|a| a.read())
+            .map_err(|e| self.fail_at("array", e))?;
+        Ok(Value::Array(a))
+    }
+
+    /// The objects of a `write` step's store as a table: `key`, `kind` (`metadata`, `chunk`
+    /// or `shard`), `bytes`, and `chunks` (inner chunks a shard holds, read from its index;
+    /// 1 for a chunk, 0 for metadata). With `array`, only that array's objects.
+    #[cfg(feature = "zarr")]
+    fn inventory(&self) -> Result<Value, RunError> {
+        let (name, files) = self.store_files()?;
+        let only = self
+            .string("array")?
+            .map(|a| a.trim_matches('/').to_owned());
+        if let Some(a) = &only
+            && !files.iter().any(|(k, _)| *k == format!("{a}/zarr.json"))
+        {
+            return Err(self.fail_at("array", format!("{name}: no array `{a}`")));
+        }
+        let mut rows = Vec::new();
+        for (key, bytes) in files {
+            if let Some(a) = &only
+                && !key.starts_with(&format!("{a}/"))
+            {
+                continue;
+            }
+            let (kind, chunks) = if key == "zarr.json" || key.ends_with("/zarr.json") {
+                ("metadata", 0)
+            } else {
+                shard_chunks(files, key, bytes)
+                    .map_err(|e| self.fail(format!("{name}: {key}: {e}")))?
+            };
+            rows.push(vec![
+                Cell::Text(key.clone()),
+                Cell::Text(kind.to_owned()),
+                Cell::Int(bytes.len() as i64),
+                Cell::Int(chunks as i64),
+            ]);
+        }
+        Ok(Value::Table(Table {
+            columns: ["key", "kind", "bytes", "chunks"]
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect(),
+            rows,
+        }))
+    }
+
     /// Stores the input in Zarr once per chunk size, reads the same seeded random windows
     /// from each, and reports exact counts (chunks touched, bytes fetched, read
     /// amplification) and the time the reads took.
@@ -955,7 +1139,7 @@ impl StepCx<'_> {
         use std::collections::HashMap;
         use zarrs::storage::{ListableStorageTraits, ReadableStorageTraits};
         let (id, v) = self.one("input")?;
-        let Value::Array(a) = v else {
+        let Some(a) = v.as_array() else {
             return Err(self.fail(format!("input: `{id}` is not an array")));
         };
         let nd = a.ndim();
@@ -1105,33 +1289,28 @@ impl StepCx<'_> {
         })
     }
 
+    /// One row per array, or with `per = "plane"` one per 2-D plane (each index of the dims
+    /// before `y`, `x`), named by its labels (a stacked cube's times and band names).
     fn stats(&self) -> Result<Value, RunError> {
         let columns = [
             "name", "dtype", "shape", "values", "nan", "min", "max", "mean", "nonzero",
         ];
+        let per_plane = self.string("per")?.as_deref() == Some("plane");
         let mut rows = Vec::new();
-        for (name, a) in self.arrays("inputs") {
+        for (name, a, stack) in self.labeled_arrays("inputs") {
             let v = as_f64(a);
-            let finite: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-            let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
-            for &x in &finite {
-                lo = lo.min(x);
-                hi = hi.max(x);
-                sum += x;
+            let dtype = a.dtype().name();
+            let nd = a.ndim();
+            if !per_plane || nd <= 2 {
+                rows.push(stats_row(name, dtype, a.shape(), &v));
+                continue;
             }
-            let n = finite.len();
-            let nz = finite.iter().filter(|&&x| x != 0.0).count();
-            rows.push(vec![
-                Cell::Text(name),
-                Cell::Text(a.dtype().name().into()),
-                Cell::Text(shape_text(a.shape())),
-                Cell::Int(n as i64),
-                Cell::Int((v.len() - n) as i64),
-                Cell::Float(if n == 0 { f64::NAN } else { lo }),
-                Cell::Float(if n == 0 { f64::NAN } else { hi }),
-                Cell::Float(if n == 0 { f64::NAN } else { sum / n as f64 }),
-                Cell::Int(nz as i64),
-            ]);
+            let plane = &a.shape()[nd - 2..];
+            let per: usize = plane.iter().product();
+            for (k, values) in v.chunks(per.max(1)).enumerate() {
+                let label = plane_label(a, stack, &unravel(k, &a.shape()[..nd - 2]));
+                rows.push(stats_row(format!("{name} {label}"), dtype, plane, values));
+            }
         }
         Ok(Value::Table(Table {
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
@@ -1170,24 +1349,14 @@ impl StepCx<'_> {
             .unwrap_or_else(|| self.step.id.clone());
         let (input_id, input) = self.one("input")?;
         let kind = match (kind.as_str(), input) {
-            ("image", Value::Array(a)) => {
-                let colormap = match self.string("colormap")?.as_deref() {
-                    Some("labels") => Colormap::Labels,
-                    _ => Colormap::Gray,
-                };
-                let panel =
-                    panel(input_id.to_owned(), a, 0, colormap, None).map_err(|e| self.fail(e))?;
-                PlotKind::Images {
-                    columns: 1,
-                    panels: vec![panel],
-                }
-            }
+            ("image", Value::Array(_) | Value::Cube(_)) => self.image(input_id, input)?,
             ("chip_pairs", Value::Chips(arrays)) => self.chip_pairs(arrays)?,
-            ("histogram", Value::Array(_) | Value::Chips(_)) => {
+            ("histogram", Value::Array(_) | Value::Cube(_) | Value::Chips(_)) => {
                 let mut values = Vec::new();
                 let skip_zero = self.bool("skip_zero")?.unwrap_or(false);
                 let arrays: Vec<&LabeledArray> = match input {
                     Value::Array(a) => vec![a],
+                    Value::Cube(c) => vec![&c.array],
                     Value::Chips(cs) => cs.iter().take(1).map(|(_, a)| a).collect(),
                     _ => Vec::new(),
                 };
@@ -1239,6 +1408,118 @@ impl StepCx<'_> {
         Ok(PlotSpec { title, kind })
     }
 
+    /// An image plot of an array: its first plane, or the plane at `time`/`band` (indexes
+    /// along the dims of those names), or with `across` one panel per index of that dim, on
+    /// one shared value range so the panels compare.
+    fn image(&self, input_id: &str, input: &Value) -> Result<PlotKind, RunError> {
+        let Some(a) = input.as_array() else {
+            return Err(self.fail_at("input", format!("`{input_id}` is not an array")));
+        };
+        let stack = match input {
+            Value::Cube(c) => Some(&**c),
+            _ => None,
+        };
+        let colormap = match self.string("colormap")?.as_deref() {
+            Some("labels") => Colormap::Labels,
+            _ => Colormap::Gray,
+        };
+        let across = self.string("across")?;
+        let chosen =
+            ["time", "band"].iter().any(|k| self.step.arg(k).is_some()) || across.is_some();
+        if !chosen {
+            // The first plane, titled by the input (what plots without a selection draw).
+            let p = panel(input_id.to_owned(), a, 0, colormap, None).map_err(|e| self.fail(e))?;
+            return Ok(PlotKind::Images {
+                columns: 1,
+                panels: vec![p],
+            });
+        }
+        let nd = a.ndim();
+        if nd < 3 {
+            return Err(self.fail_at(
+                "input",
+                format!("`{input_id}` has {nd} dims: no plane to choose"),
+            ));
+        }
+        let lead = &a.shape()[..nd - 2];
+        let axis_of = |key: &str, dim: &str| {
+            a.dims()[..nd - 2]
+                .iter()
+                .position(|d| d == dim)
+                .ok_or_else(|| {
+                    self.fail_at(
+                        key,
+                        format!(
+                            "`{input_id}` has no `{dim}` dim before y, x (dims {:?})",
+                            a.dims()
+                        ),
+                    )
+                })
+        };
+        let mut index = vec![0usize; nd - 2];
+        let mut shown = Vec::new();
+        for key in ["time", "band"] {
+            if let Some(i) = self.int(key)? {
+                let axis = axis_of(key, key)?;
+                let i = usize::try_from(i).unwrap_or(usize::MAX);
+                if i >= lead[axis] {
+                    return Err(self.fail_at(
+                        key,
+                        format!(
+                            "index {i} is out of range: `{input_id}` has {} {key} entries (0 ..= {})",
+                            lead[axis],
+                            lead[axis] - 1
+                        ),
+                    ));
+                }
+                index[axis] = i;
+                shown.push(axis);
+            }
+        }
+        let across_axis = match &across {
+            Some(d) => {
+                let axis = axis_of("across", d)?;
+                shown.push(axis);
+                Some(axis)
+            }
+            None => None,
+        };
+        // Panels are titled by the dim they run across, or by the chosen plane.
+        if let Some(ax) = across_axis {
+            shown = vec![ax];
+        }
+        shown.sort_unstable();
+        shown.dedup();
+        let count = across_axis.map_or(1, |ax| lead[ax]);
+        let per = a.shape()[nd - 2] * a.shape()[nd - 1];
+        let mut panels = Vec::new();
+        for k in 0..count {
+            let mut idx = index.clone();
+            if let Some(ax) = across_axis {
+                idx[ax] = k;
+            }
+            let plane = idx.iter().zip(lead).fold(0, |acc, (i, n)| acc * n + i);
+            let title = shown
+                .iter()
+                .map(|&ax| coord_label(stack, &a.dims()[ax], idx[ax], true))
+                .collect::<Vec<_>>()
+                .join(" ");
+            panels.push(panel(title, a, plane * per, colormap, None).map_err(|e| self.fail(e))?);
+        }
+        // One value range for every panel, so equal values look equal across panels.
+        let (lo, hi) = panels
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
+                (l.min(p.range.0), h.max(p.range.1))
+            });
+        if lo <= hi {
+            panels.iter_mut().for_each(|p| p.range = (lo, hi));
+        }
+        // One column: a renderer's caption of a large panel (its title and drawing scale) is
+        // wider than the panel, so panels side by side would overlap their captions.
+        Ok(PlotKind::Images { columns: 1, panels })
+    }
+
     /// The `count` chips with the most non-zero pixels in the last array (ties: lower chip
     /// first), shown in chip order, each as one panel per array: the first in grey, the
     /// others as labels.
@@ -1285,12 +1566,141 @@ impl StepCx<'_> {
     }
 }
 
+/// What a data object of a store is — a `shard` or a `chunk` — and how many chunks it holds:
+/// a shard's count comes from its index (entries of `u64::MAX` are chunks never written,
+/// all fill value); the array's `zarr.json` says whether it is sharded.
+#[cfg(feature = "zarr")]
+fn shard_chunks(
+    files: &[(String, Vec<u8>)],
+    key: &str,
+    bytes: &[u8],
+) -> Result<(&'static str, usize), String> {
+    // The array's prefix: the key up to its chunk-key part `c/i/j/…`.
+    let parts: Vec<&str> = key.split('/').collect();
+    let Some(c) = parts.iter().rposition(|p| *p == "c") else {
+        return Ok(("other", 0));
+    };
+    let meta_key = if c == 0 {
+        "zarr.json".to_owned()
+    } else {
+        format!("{}/zarr.json", parts[..c].join("/"))
+    };
+    let Some((_, meta)) = files.iter().find(|(k, _)| *k == meta_key) else {
+        return Err(format!("no {meta_key} for it"));
+    };
+    let meta: serde_json::Value =
+        serde_json::from_slice(meta).map_err(|e| format!("{meta_key}: {e}"))?;
+    let sharding = &meta["codecs"][0];
+    if sharding["name"] != "sharding_indexed" {
+        return Ok(("chunk", 1));
+    }
+    let dims = |v: &serde_json::Value| -> Option<Vec<u64>> {
+        v.as_array()?
+            .iter()
+            .map(serde_json::Value::as_u64)
+            .collect()
+    };
+    let (Some(shard), Some(inner)) = (
+        dims(&meta["chunk_grid"]["configuration"]["chunk_shape"]),
+        dims(&sharding["configuration"]["chunk_shape"]),
+    ) else {
+        return Err(format!("{meta_key}: no shard or chunk shape"));
+    };
+    let n: u64 = shard
+        .iter()
+        .zip(&inner)
+        .map(|(s, c)| s / (*c).max(1))
+        .product();
+    let conf = &sharding["configuration"];
+    let crc = conf["index_codecs"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(|c| c["name"] == "crc32c"));
+    let index_len = usize::try_from(n * 16).map_err(|e| e.to_string())? + if crc { 4 } else { 0 };
+    if bytes.len() < index_len {
+        return Err(format!(
+            "a shard of {} bytes is shorter than its index of {index_len}",
+            bytes.len()
+        ));
+    }
+    let index = if conf["index_location"] == "start" {
+        &bytes[..index_len]
+    } else {
+        &bytes[bytes.len() - index_len..]
+    };
+    let stored = index[..index_len - if crc { 4 } else { 0 }]
+        .chunks_exact(16)
+        .filter(|e| e[..8] != [0xff; 8])
+        .count();
+    Ok(("shard", stored))
+}
+
 fn shape_text(shape: &[usize]) -> String {
     shape
         .iter()
         .map(usize::to_string)
         .collect::<Vec<_>>()
         .join("x")
+}
+
+/// A `stats` row: count, NaNs, min, max, mean and non-zero count of `v`.
+fn stats_row(name: String, dtype: &str, shape: &[usize], v: &[f64]) -> Vec<Cell> {
+    let finite: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+    let (mut lo, mut hi, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0);
+    for &x in &finite {
+        lo = lo.min(x);
+        hi = hi.max(x);
+        sum += x;
+    }
+    let n = finite.len();
+    let nz = finite.iter().filter(|&&x| x != 0.0).count();
+    vec![
+        Cell::Text(name),
+        Cell::Text(dtype.into()),
+        Cell::Text(shape_text(shape)),
+        Cell::Int(n as i64),
+        Cell::Int((v.len() - n) as i64),
+        Cell::Float(if n == 0 { f64::NAN } else { lo }),
+        Cell::Float(if n == 0 { f64::NAN } else { hi }),
+        Cell::Float(if n == 0 { f64::NAN } else { sum / n as f64 }),
+        Cell::Int(nz as i64),
+    ]
+}
+
+/// The C-order multi-index of plane `k` over the leading dims `lead`.
+fn unravel(mut k: usize, lead: &[usize]) -> Vec<usize> {
+    let mut idx = vec![0; lead.len()];
+    for (i, n) in lead.iter().enumerate().rev() {
+        idx[i] = k % (*n).max(1);
+        k /= (*n).max(1);
+    }
+    idx
+}
+
+/// One coordinate label: a cube's time (to the second, its date alone when `short`) or band
+/// name, else the index.
+fn coord_label(stack: Option<&Stack>, dim: &str, i: usize, short: bool) -> String {
+    let label = match (stack, dim) {
+        (Some(s), "time") => s.grid.time.get(i).map(|t| {
+            if short {
+                t.split('T').next().unwrap_or(t).to_owned()
+            } else {
+                t.strip_suffix(".000000000").unwrap_or(t).to_owned()
+            }
+        }),
+        (Some(s), "band") => s.grid.band.get(i).cloned(),
+        _ => None,
+    };
+    label.unwrap_or_else(|| i.to_string())
+}
+
+/// `time=2024-03-01 band=red`: the labels of a plane's index over the leading dims.
+fn plane_label(a: &LabeledArray, stack: Option<&Stack>, idx: &[usize]) -> String {
+    a.dims()
+        .iter()
+        .zip(idx)
+        .map(|(d, i)| format!("{d}={}", coord_label(stack, d, *i, false)))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 // The macro expands once per dtype; for f64 the cast is a no-op.

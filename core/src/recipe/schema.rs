@@ -41,11 +41,17 @@ pub enum StepOp {
     /// Write arrays or chips into a Zarr v3 store (feature `zarr`); every key of the store
     /// becomes an output file under the step's output directory.
     Write,
+    /// Read an array back from the store a `write` step made (feature `zarr`): a stacked
+    /// cube written with `coords = true` comes back with its time and band labels.
+    Read,
+    /// The objects of the store a `write` step made, as a table (feature `zarr`): key, kind
+    /// (metadata, chunk or shard), bytes, and the chunks each holds.
+    Inventory,
 }
 
 impl StepOp {
     /// Every op, in the order above.
-    pub const ALL: [StepOp; 12] = [
+    pub const ALL: [StepOp; 14] = [
         StepOp::Shapes,
         StepOp::Grid,
         StepOp::Rasterize,
@@ -58,6 +64,8 @@ impl StepOp {
         StepOp::Write,
         StepOp::Raster,
         StepOp::TimeReads,
+        StepOp::Read,
+        StepOp::Inventory,
     ];
 
     /// The name used in recipes.
@@ -75,6 +83,8 @@ impl StepOp {
             StepOp::Write => "write",
             StepOp::Raster => "raster",
             StepOp::TimeReads => "time_reads",
+            StepOp::Read => "read",
+            StepOp::Inventory => "inventory",
         }
     }
 
@@ -95,7 +105,7 @@ impl StepOp {
     /// ```
     pub fn not_available(self) -> Option<&'static str> {
         match self {
-            StepOp::Write if !cfg!(feature = "zarr") => {
+            StepOp::Write | StepOp::Read | StepOp::Inventory if !cfg!(feature = "zarr") => {
                 Some("this build of the core has no Zarr layer (feature `zarr` is off)")
             }
             _ => None,
@@ -106,11 +116,11 @@ impl StepOp {
         match self {
             StepOp::Shapes => Kind::Shapes,
             StepOp::Grid => Kind::Grid,
-            StepOp::Rasterize | StepOp::Stack | StepOp::Raster => Kind::Array,
+            StepOp::Rasterize | StepOp::Stack | StepOp::Raster | StepOp::Read => Kind::Array,
             StepOp::TimeReads => Kind::Timed,
             StepOp::Slice => Kind::Chips,
             StepOp::Stac => Kind::Items,
-            StepOp::Stats | StepOp::Checksum => Kind::Table,
+            StepOp::Stats | StepOp::Checksum | StepOp::Inventory => Kind::Table,
             StepOp::Write => Kind::Files,
             StepOp::Plot => Kind::Plot,
         }
@@ -123,12 +133,15 @@ impl StepOp {
             StepOp::Rasterize => RASTERIZE,
             StepOp::Slice => SLICE,
             StepOp::Stac => STAC,
-            StepOp::Stats | StepOp::Checksum => TABLE_OF,
+            StepOp::Stats => STATS,
+            StepOp::Checksum => TABLE_OF,
             StepOp::Plot => PLOT,
             StepOp::Stack => STACK,
             StepOp::Write => WRITE,
             StepOp::Raster => STAC,
             StepOp::TimeReads => TIME_READS,
+            StepOp::Read => READ,
+            StepOp::Inventory => INVENTORY,
         }
     }
 }
@@ -334,6 +347,15 @@ const WRITE: &[Field] = &[
     f("chunk", SIZE, false),
     f("shard_chunks", FieldTy::Int { min: 1, max: 1024 }, false),
     f("compression", FieldTy::Choice(&["none", "gzip"]), false),
+    f("coords", FieldTy::Bool, false),
+];
+const READ: &[Field] = &[
+    f("store", FieldTy::Input(&[Kind::Files]), true),
+    f("array", FieldTy::Str, true),
+];
+const INVENTORY: &[Field] = &[
+    f("store", FieldTy::Input(&[Kind::Files]), true),
+    f("array", FieldTy::Str, false),
 ];
 const STACK: &[Field] = &[
     f("items", FieldTy::Input(&[Kind::Items]), true),
@@ -373,6 +395,10 @@ const TABLE_OF: &[Field] = &[f(
     FieldTy::Inputs(&[Kind::Array, Kind::Chips]),
     true,
 )];
+const STATS: &[Field] = &[
+    f("inputs", FieldTy::Inputs(&[Kind::Array, Kind::Chips]), true),
+    f("per", FieldTy::Choice(&["array", "plane"]), false),
+];
 const PLOT: &[Field] = &[
     f(
         "kind",
@@ -393,6 +419,23 @@ const PLOT: &[Field] = &[
     f("value_column", FieldTy::Str, false),
     f("x_label", FieldTy::Str, false),
     f("y_label", FieldTy::Str, false),
+    f(
+        "time",
+        FieldTy::Int {
+            min: 0,
+            max: 1 << 20,
+        },
+        false,
+    ),
+    f(
+        "band",
+        FieldTy::Int {
+            min: 0,
+            max: 1 << 20,
+        },
+        false,
+    ),
+    f("across", FieldTy::Choice(&["time", "band"]), false),
 ];
 
 /// The input kinds each plot kind needs.
