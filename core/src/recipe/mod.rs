@@ -38,7 +38,8 @@
 //! [`crate::stack::load`], assets read as COGs through the [`FileSource`]), `raster` (a
 //! GeoTIFF/COG whole), `stats` (a table), `checksum` (a table of SHA-256), `plot` (a
 //! [`PlotSpec`] rendered by the caller's renderer), and with feature `zarr`: `write` (a Zarr
-//! store whose keys become outputs) and `time_reads` (chunk shapes against the same seeded
+//! store whose keys become outputs), `read_zarr` (an array or a window of it from a Zarr
+//! store among the recipe's files, read by range) and `time_reads` (chunk shapes against the same seeded
 //! window reads, timed with the caller's [`Clock`]; timings are outputs with
 //! `checked: false`). Without the feature those two are refused by the validator
 //! ([`RecipeError::NotAvailable`]).
@@ -77,6 +78,8 @@ mod plot;
 mod run;
 mod schema;
 mod table;
+#[cfg(feature = "zarr")]
+mod zarr_read;
 
 #[cfg(test)]
 mod tests;

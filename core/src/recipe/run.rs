@@ -32,6 +32,17 @@ pub trait FileSource {
         let bytes = self.read(path).map_err(AssetError::not_found)?;
         Ok(Box::new(MemorySource::new(path, bytes)))
     }
+
+    /// The same files as an owned [`ObjectSource`](crate::zarr::ObjectSource), which the
+    /// `read_zarr` step reads a Zarr store through (zarrs keeps its store inside the array
+    /// it opens, so a borrowed source will not do). Its `open` must answer
+    /// [`AssetErrorKind::NotFound`](crate::stack::AssetErrorKind::NotFound) for a missing
+    /// object (a missing chunk is the fill value) and read ranges for real (local files,
+    /// HTTP `Range`). `None` (the default): the step fails, saying so.
+    #[cfg(feature = "zarr")]
+    fn objects(&self) -> Option<std::sync::Arc<dyn crate::zarr::ObjectSource>> {
+        None
+    }
 }
 
 /// Files held in memory: `(path, bytes)` pairs.
@@ -52,6 +63,18 @@ impl FileSource for MemoryFiles {
             .find(|(p, _)| p == path)
             .map(|(_, b)| b.clone())
             .ok_or_else(|| format!("{path}: no such file"))
+    }
+
+    #[cfg(feature = "zarr")]
+    fn objects(&self) -> Option<std::sync::Arc<dyn crate::zarr::ObjectSource>> {
+        Some(std::sync::Arc::new(self.clone()))
+    }
+}
+
+#[cfg(feature = "zarr")]
+impl crate::zarr::ObjectSource for MemoryFiles {
+    fn open(&self, path: &str) -> Result<Box<dyn ByteSource>, AssetError> {
+        FileSource::open(self, path)
     }
 }
 
@@ -445,6 +468,27 @@ impl<'a> Runtime<'a> {
                     .map_err(|e| cx.fail(e))?;
                 Ok(Value::Array(array))
             }
+            #[cfg(feature = "zarr")]
+            StepOp::ReadZarr => {
+                let path = cx.path("path")?;
+                let Some(objects) = self.files.objects() else {
+                    return Err(cx.fail(format!(
+                        "path: {path}: this runtime's files cannot be read as a Zarr store"
+                    )));
+                };
+                let name = objects.name_of(&path);
+                let array = cx.string("array")?.unwrap_or_default();
+                let window = cx.string("window")?;
+                super::zarr_read::read(objects, name, &path, &array, window.as_deref())
+                    .map(|(a, _)| Value::Array(a))
+                    .map_err(|e| cx.fail(e))
+            }
+            #[cfg(not(feature = "zarr"))]
+            op @ StepOp::ReadZarr => Err(cx.fail(format!(
+                "{} is not available: {}",
+                op.name(),
+                op.not_available().unwrap_or("")
+            ))),
             #[cfg(feature = "zarr")]
             StepOp::TimeReads => {
                 let Some(clock) = self.clock else {

@@ -41,6 +41,10 @@ pub enum StepOp {
     /// Write arrays or chips into a Zarr v3 store (feature `zarr`); every key of the store
     /// becomes an output file under the step's output directory.
     Write,
+    /// Read an array, or a window of it, from a Zarr v3 store among the recipe's files
+    /// (feature `zarr`): objects fetched by range through the [`FileSource`](super::FileSource)
+    /// (HTTP `Range` in the browser), a missing chunk read as the fill value.
+    ReadZarr,
     /// Read an array back from the store a `write` step made (feature `zarr`): a stacked
     /// cube written with `coords = true` comes back with its time and band labels.
     Read,
@@ -51,7 +55,7 @@ pub enum StepOp {
 
 impl StepOp {
     /// Every op, in the order above.
-    pub const ALL: [StepOp; 14] = [
+    pub const ALL: [StepOp; 15] = [
         StepOp::Shapes,
         StepOp::Grid,
         StepOp::Rasterize,
@@ -64,6 +68,7 @@ impl StepOp {
         StepOp::Write,
         StepOp::Raster,
         StepOp::TimeReads,
+        StepOp::ReadZarr,
         StepOp::Read,
         StepOp::Inventory,
     ];
@@ -83,6 +88,7 @@ impl StepOp {
             StepOp::Write => "write",
             StepOp::Raster => "raster",
             StepOp::TimeReads => "time_reads",
+            StepOp::ReadZarr => "read_zarr",
             StepOp::Read => "read",
             StepOp::Inventory => "inventory",
         }
@@ -108,6 +114,9 @@ impl StepOp {
             StepOp::Write | StepOp::Read | StepOp::Inventory if !cfg!(feature = "zarr") => {
                 Some("this build of the core has no Zarr layer (feature `zarr` is off)")
             }
+            StepOp::ReadZarr if !cfg!(feature = "zarr") => {
+                Some("this build of the core has no Zarr layer (feature `zarr` is off)")
+            }
             _ => None,
         }
     }
@@ -118,6 +127,7 @@ impl StepOp {
             StepOp::Grid => Kind::Grid,
             StepOp::Rasterize | StepOp::Stack | StepOp::Raster | StepOp::Read => Kind::Array,
             StepOp::TimeReads => Kind::Timed,
+            StepOp::ReadZarr => Kind::Array,
             StepOp::Slice => Kind::Chips,
             StepOp::Stac => Kind::Items,
             StepOp::Stats | StepOp::Checksum | StepOp::Inventory => Kind::Table,
@@ -140,6 +150,7 @@ impl StepOp {
             StepOp::Write => WRITE,
             StepOp::Raster => STAC,
             StepOp::TimeReads => TIME_READS,
+            StepOp::ReadZarr => READ_ZARR,
             StepOp::Read => READ,
             StepOp::Inventory => INVENTORY,
         }
@@ -320,6 +331,11 @@ const SLICE: &[Field] = &[
     ),
 ];
 const STAC: &[Field] = &[f("path", FieldTy::Path, true)];
+const READ_ZARR: &[Field] = &[
+    f("path", FieldTy::Path, true),
+    f("array", FieldTy::Str, true),
+    f("window", FieldTy::Str, false),
+];
 const TIME_READS: &[Field] = &[
     f("input", FieldTy::Input(&[Kind::Array]), true),
     f("chunks", FieldTy::Str, true),

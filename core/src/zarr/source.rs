@@ -55,6 +55,12 @@ use crate::stack::{AssetError, AssetErrorKind};
 pub trait ObjectSource: MaybeSend + MaybeSync {
     /// The object at `path` (`/`-separated, relative to the source's root).
     fn open(&self, path: &str) -> Result<Box<dyn ByteSource>, AssetError>;
+
+    /// What errors call the object or directory at `path`: a full path or URL (default:
+    /// `path` itself).
+    fn name_of(&self, path: &str) -> String {
+        path.to_owned()
+    }
 }
 
 /// What a [`ByteSourceStore`] has fetched so far.
