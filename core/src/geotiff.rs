@@ -219,18 +219,7 @@ pub(crate) fn info_from_decoder<R: Read + Seek>(
             (false, (width, rows))
         }
     };
-    let nodata = match dec.find_tag(Tag::GdalNodata).map_err(decode)? {
-        Some(v) => {
-            let text = v.into_string().map_err(decode)?;
-            let text = text.trim_matches(char::from(0)).trim();
-            Some(parse_nodata(text).ok_or_else(|| GeoTiffError::BadTag {
-                input: input.to_owned(),
-                tag: "GDAL_NODATA",
-                reason: format!("'{text}' is not a number"),
-            })?)
-        }
-        None => None,
-    };
+    let nodata = nodata_from_decoder(input, dec)?;
 
     let keys = match dec.find_tag(Tag::GeoKeyDirectoryTag).map_err(decode)? {
         Some(v) => geo_keys(input, v.into_u16_vec().map_err(decode)?)?,
@@ -343,6 +332,27 @@ pub(crate) fn info_from_decoder<R: Read + Seek>(
         tiled,
         overviews,
         pixel_is_point,
+    })
+}
+
+/// The current image's `GDAL_NODATA` tag (GDAL reads it per IFD: an overview without the tag
+/// has no nodata).
+pub(crate) fn nodata_from_decoder<R: Read + Seek>(
+    input: &str,
+    dec: &mut Decoder<R>,
+) -> Result<Option<f64>, GeoTiffError> {
+    let decode = |e| decode_error(input, e);
+    Ok(match dec.find_tag(Tag::GdalNodata).map_err(decode)? {
+        Some(v) => {
+            let text = v.into_string().map_err(decode)?;
+            let text = text.trim_matches(char::from(0)).trim();
+            Some(parse_nodata(text).ok_or_else(|| GeoTiffError::BadTag {
+                input: input.to_owned(),
+                tag: "GDAL_NODATA",
+                reason: format!("'{text}' is not a number"),
+            })?)
+        }
+        None => None,
     })
 }
 

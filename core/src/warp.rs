@@ -338,16 +338,30 @@ impl SourceImage<'_> {
             Some(nd) => v != nd,
         }
     }
+}
+
+/// A source window as one kernel sees it: with GDAL's validity mask, or without one (every
+/// pixel valid, NaN included: `papanBandSrcValid == nullptr`).
+#[derive(Clone, Copy)]
+struct View<'a> {
+    img: &'a SourceImage<'a>,
+    all_valid: bool,
+}
+
+impl View<'_> {
     #[inline]
     fn at(&self, col: usize, row: usize) -> (f64, bool) {
-        let v = self.values[row * self.window.width + col];
-        (v, self.valid_value(v))
+        let v = self.img.values[row * self.img.window.width + col];
+        (v, self.all_valid || self.img.valid_value(v))
     }
 }
 
-/// Warps `src` onto the destination chunk `dst` (one GDAL warp chunk). Writes resampled
-/// values (in `f64`, not yet rounded) into `out` and sets `written` where a value was
-/// produced; other pixels are left untouched (GDAL's `INIT_DEST` is the caller's).
+/// Warps `src` onto the destination chunk `dst` (one GDAL warp chunk) through GDAL's masked
+/// kernels (`GWKRealCase`, `GWKNearest*`, `GWKAverageOrMode`) with `src.nodata` as the
+/// validity mask (NaN invalid when there is none). Writes resampled values (in `f64`, not yet
+/// rounded) into `out` and sets `written` where a value was produced; other pixels are left
+/// untouched (GDAL's `INIT_DEST` is the caller's). [`warp_stored`] picks the kernel GDAL
+/// picks and stores the values the way it does.
 pub fn warp(
     src: &SourceImage<'_>,
     dst: &Grid,
@@ -356,12 +370,139 @@ pub fn warp(
     out: &mut [f64],
     written: &mut [bool],
 ) -> Result<(), WarpError> {
+    let view = View {
+        img: src,
+        all_valid: false,
+    };
+    warp_kernel(view, dst, sw, resampling, false, out, written)
+}
+
+/// The warp settings that choose GDAL's kernel and how it stores a value: `GDALWarpOptions`
+/// as rasterio 1.4's `reproject` fills them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KernelOptions {
+    /// Resampling method (`eResampleAlg`).
+    pub resampling: Resampling,
+    /// Working data type (`eWorkingDataType`, see [`work_dtype`]).
+    pub work: DType,
+    /// The destination nodata the warper is given (`padfDstNoDataReal`; rasterio also sets
+    /// `INIT_DEST=NO_DATA` then). `None`: no destination nodata (`INIT_DEST=0`).
+    pub dst_nodata: Option<f64>,
+}
+
+/// True when GDAL 3.10's `GDALWarpKernel::PerformWarp` has a `*NoMasksOrDstDensityOnly*`
+/// kernel for this type and method (used when there is no source or destination mask).
+fn has_no_masks_kernel(work: DType, resampling: Resampling) -> bool {
+    match resampling {
+        Resampling::Nearest | Resampling::Bilinear => {
+            matches!(work, DType::U8 | DType::I16 | DType::U16 | DType::F32)
+        }
+        Resampling::Average => false,
+    }
+}
+
+/// GDAL's guard against writing the destination nodata (`GWKSetPixelValueReal`'s `CLAMP`,
+/// integer working types only): a stored value equal to `nodata` is moved one step towards
+/// the type's minimum (to `min + 1` when it is the minimum).
+///
+/// ```
+/// use geochip::{DType, warp::avoid_dst_nodata};
+/// assert_eq!(avoid_dst_nodata(7.0, 7.0, DType::U16), 6.0);
+/// assert_eq!(avoid_dst_nodata(0.0, 0.0, DType::U16), 1.0);
+/// assert_eq!(avoid_dst_nodata(5.0, 7.0, DType::U16), 5.0);
+/// assert_eq!(avoid_dst_nodata(7.0, 7.0, DType::F32), 7.0);
+/// ```
+pub fn avoid_dst_nodata(stored: f64, nodata: f64, work: DType) -> f64 {
+    if matches!(work, DType::F32 | DType::F64) || stored != nodata {
+        return stored;
+    }
+    let min = store_as(f64::NEG_INFINITY, work);
+    if stored == min {
+        min + 1.0
+    } else {
+        stored - 1.0
+    }
+}
+
+/// Warps `src` onto the chunk `dst` as GDAL 3.10 does inside rasterio's `reproject` and
+/// writes the values stored in the working type (`opts.work`) into `out`, setting `written`
+/// where the kernel wrote.
+///
+/// The kernel is GDAL's choice (`PerformWarp`, `GDALWarpOperation::WarpRegionToBuffer`):
+/// without a source mask (`src.nodata` is `None`, or no pixel of the window equals it) and
+/// without a destination nodata, the `*NoMasksOrDstDensityOnly*` kernels run for the types
+/// that have one — every source pixel is valid, NaN included, every destination pixel whose
+/// centre maps into the window is written, and bilinear uses
+/// `GWKBilinearResampleNoMasks4SampleT`'s arithmetic. Otherwise the masked kernels run (as
+/// [`warp`]), and with a destination nodata each stored integer value equal to it is moved
+/// off it ([`avoid_dst_nodata`]). A nodata source mask gives every valid pixel density 1, so
+/// GDAL never blends a partial density with the destination here (`GWKSetPixelValueReal`'s
+/// mixing needs an alpha band or cutline).
+///
+/// ```
+/// use geochip::warp::{warp_stored, source_window, KernelOptions, Resampling, SourceImage};
+/// use geochip::{Crs, DType, GeoTransform, Grid};
+/// let src = Grid::new(GeoTransform::new(10.0, 0.0, 0.0, 0.0, -10.0, 20.0), 2, 2,
+///     Some(Crs::Epsg(32755))).unwrap();
+/// let dst = Grid::new(GeoTransform::new(10.0, 0.0, 5.0, 0.0, -10.0, 20.0), 1, 1,
+///     Some(Crs::Epsg(32755))).unwrap();
+/// let sw = source_window(&src, &dst, Resampling::Bilinear).unwrap().unwrap();
+/// // No source nodata: the 0 pixels are data and blend in.
+/// let values = [0.0, 100.0, 0.0, 100.0];
+/// let image = SourceImage { grid: &src, window: sw.window, values: &values, nodata: None };
+/// let opts = KernelOptions { resampling: Resampling::Bilinear, work: DType::U16, dst_nodata: None };
+/// let (mut out, mut written) = (vec![0.0], vec![false]);
+/// warp_stored(&image, &dst, &sw, &opts, &mut out, &mut written).unwrap();
+/// assert_eq!((out[0], written[0]), (50.0, true));
+/// ```
+pub fn warp_stored(
+    src: &SourceImage<'_>,
+    dst: &Grid,
+    sw: &SourceWindow,
+    opts: &KernelOptions,
+    out: &mut [f64],
+    written: &mut [bool],
+) -> Result<(), WarpError> {
+    // GDALWarpNoDataMasker's bAllValid: no mask when every pixel of the window is valid.
+    let src_mask = src.nodata.is_some() && src.values.iter().any(|&v| !src.valid_value(v));
+    let no_masks =
+        !src_mask && opts.dst_nodata.is_none() && has_no_masks_kernel(opts.work, opts.resampling);
+    // Average keeps NaN invalid without a nodata (as `warp`), which the anchors agree with.
+    let view = View {
+        img: src,
+        all_valid: !src_mask && opts.resampling != Resampling::Average,
+    };
+    warp_kernel(view, dst, sw, opts.resampling, no_masks, out, written)?;
+    for (v, w) in out.iter_mut().zip(written.iter()) {
+        if *w {
+            let stored = store_as(*v, opts.work);
+            *v = match opts.dst_nodata {
+                Some(nd) if !no_masks => avoid_dst_nodata(stored, nd, opts.work),
+                _ => stored,
+            };
+        }
+    }
+    Ok(())
+}
+
+/// The kernels: `no_masks` selects GDAL's `GWKResampleNoMasksOrDstDensityOnlyThreadInternal`
+/// (no validity test, `GWKBilinearResampleNoMasks4SampleT`), else `GWKRealCaseThread`.
+fn warp_kernel(
+    src: View<'_>,
+    dst: &Grid,
+    sw: &SourceWindow,
+    resampling: Resampling,
+    no_masks: bool,
+    out: &mut [f64],
+    written: &mut [bool],
+) -> Result<(), WarpError> {
+    let img = src.img;
     let n = dst.width * dst.height;
-    let expected = src.window.width * src.window.height;
-    if src.values.len() != expected {
+    let expected = img.window.width * img.window.height;
+    if img.values.len() != expected {
         return Err(WarpError::BufferSize {
             what: "source values",
-            got: src.values.len(),
+            got: img.values.len(),
             expected,
         });
     }
@@ -374,13 +515,13 @@ pub fn warp(
             });
         }
     }
-    let t = PixelTransformer::new(src.grid, dst)?;
+    let t = PixelTransformer::new(img.grid, dst)?;
     if resampling == Resampling::Average {
         average(src, dst, &t, out, written);
         return Ok(());
     }
-    let (xoff, yoff) = (src.window.col_off as f64, src.window.row_off as f64);
-    let (nsx, nsy) = (src.window.width, src.window.height);
+    let (xoff, yoff) = (img.window.col_off as f64, img.window.row_off as f64);
+    let (nsx, nsy) = (img.window.width, img.window.height);
     let xs: Vec<f64> = (0..dst.width).map(|i| i as f64 + 0.5).collect();
     let mut pts = vec![None; dst.width];
     let four = sw.scale.0 >= 0.95 && sw.scale.1 >= 0.95;
@@ -388,16 +529,52 @@ pub fn warp(
     for row in 0..dst.height {
         t.row(&xs, row as f64 + 0.5, APPROX_ERROR, &mut pts);
         for (col, p) in pts.iter().enumerate() {
-            let Some((px, py)) = *p else { continue };
-            // GWKCheckAndComputeSrcOffsets.
-            if px < xoff || py < yoff {
+            let Some((mut px, mut py)) = *p else { continue };
+            // GWKCheckAndComputeSrcOffsets: a position less than a pixel outside the window
+            // is transformed again on its own, exactly (not by the approximate transformer),
+            // and tested again; that exact position is the one resampled.
+            let mut inside = false;
+            for attempt in 0..2 {
+                if attempt == 1 {
+                    match t.dst_to_src(col as f64 + 0.5, row as f64 + 0.5) {
+                        Some(q) => (px, py) = q,
+                        None => break,
+                    }
+                }
+                let retry = attempt == 0;
+                let (xend, yend) = (nsx as f64 + xoff, nsy as f64 + yoff);
+                if px < xoff {
+                    if retry && px > xoff - 1.0 {
+                        continue;
+                    }
+                    break;
+                }
+                if py < yoff {
+                    if retry && py > yoff - 1.0 {
+                        continue;
+                    }
+                    break;
+                }
+                if px + 1e-10 > xend {
+                    if retry && px < xend + 1.0 {
+                        continue;
+                    }
+                    break;
+                }
+                if py + 1e-10 > yend {
+                    if retry && py < yend + 1.0 {
+                        continue;
+                    }
+                    break;
+                }
+                inside = true;
+                break;
+            }
+            if !inside {
                 continue;
             }
-            if px + 1e-10 > nsx as f64 + xoff || py + 1e-10 > nsy as f64 + yoff {
-                continue;
-            }
-            let mut ix = (px + 1e-10) as usize - src.window.col_off;
-            let mut iy = (py + 1e-10) as usize - src.window.row_off;
+            let mut ix = (px + 1e-10) as usize - img.window.col_off;
+            let mut iy = (py + 1e-10) as usize - img.window.row_off;
             if ix == nsx {
                 ix -= 1;
             }
@@ -405,14 +582,24 @@ pub fn warp(
                 iy -= 1;
             }
             let (v, ok) = src.at(ix, iy);
-            if !ok {
-                continue;
-            }
-            let value = match resampling {
-                Resampling::Nearest => Some(v),
-                _ if nsx == 1 || nsy == 1 => Some(v),
-                _ if four => bilinear4(src, px - xoff, py - yoff),
-                _ => kernel.resample(src, px - xoff, py - yoff),
+            let value = if no_masks {
+                match resampling {
+                    Resampling::Nearest => Some(v),
+                    _ if four => Some(bilinear4_no_masks(img, px - xoff, py - yoff)),
+                    // GWKResampleNoMasksT sums in SSE2 blocks of four; this is the same
+                    // filter summed in order.
+                    _ => kernel.resample(src, px - xoff, py - yoff),
+                }
+            } else {
+                if !ok {
+                    continue;
+                }
+                match resampling {
+                    Resampling::Nearest => Some(v),
+                    _ if nsx == 1 || nsy == 1 => Some(v),
+                    _ if four => bilinear4(src, px - xoff, py - yoff),
+                    _ => kernel.resample(src, px - xoff, py - yoff),
+                }
             };
             if let Some(v) = value {
                 let o = row * dst.width + col;
@@ -424,9 +611,47 @@ pub fn warp(
     Ok(())
 }
 
-/// `GWKBilinearResample4Sample` with validity (density 0 or 1).
-fn bilinear4(src: &SourceImage<'_>, x: f64, y: f64) -> Option<f64> {
+/// `GWKBilinearResampleNoMasks4SampleT`: the four neighbours without validity, in GDAL's
+/// order of operations; at the window edge the in-window weights renormalised (0 when none).
+fn bilinear4_no_masks(src: &SourceImage<'_>, x: f64, y: f64) -> f64 {
     let (nx, ny) = (src.window.width as i64, src.window.height as i64);
+    let ix = (x - 0.5).floor() as i64;
+    let iy = (y - 0.5).floor() as i64;
+    let rx = 1.5 - (x - ix as f64);
+    let ry = 1.5 - (y - iy as f64);
+    let p = |c: i64, r: i64| src.values[(r * nx + c) as usize];
+    if ix >= 0 && ix + 1 < nx && iy >= 0 && iy + 1 < ny {
+        return (p(ix, iy) * rx + p(ix + 1, iy) * (1.0 - rx)) * ry
+            + (p(ix, iy + 1) * rx + p(ix + 1, iy + 1) * (1.0 - rx)) * (1.0 - ry);
+    }
+    let (mut div, mut acc) = (0.0, 0.0);
+    let inside = |c: i64, r: i64| c >= 0 && c < nx && r >= 0 && r < ny;
+    // Upper left, upper right, lower right, lower left: GDAL's order.
+    for (c, r, m) in [
+        (ix, iy, rx * ry),
+        (ix + 1, iy, (1.0 - rx) * ry),
+        (ix + 1, iy + 1, (1.0 - rx) * (1.0 - ry)),
+        (ix, iy + 1, rx * (1.0 - ry)),
+    ] {
+        if inside(c, r) {
+            div += m;
+            acc += p(c, r) * m;
+        }
+    }
+    if div < 0.00001 {
+        0.0
+    } else if div == 1.0 {
+        acc
+    } else {
+        acc / div
+    }
+}
+
+/// `GWKBilinearResample4Sample` with a validity mask: every valid pixel has density 1, so the
+/// returned density (`dfAccumulatorDensity / dfAccumulatorDivisor`) is exactly 1 and GDAL
+/// never blends the value with the destination.
+fn bilinear4(src: View<'_>, x: f64, y: f64) -> Option<f64> {
+    let (nx, ny) = (src.img.window.width as i64, src.img.window.height as i64);
     let mut ix = (x - 0.5).floor() as i64;
     let mut iy = (y - 0.5).floor() as i64;
     let mut rx = 1.5 - (x - ix as f64);
@@ -489,8 +714,8 @@ impl Kernel {
         if a <= 1.0 { 1.0 - a } else { 0.0 }
     }
 
-    fn resample(&self, src: &SourceImage<'_>, x: f64, y: f64) -> Option<f64> {
-        let (nx, ny) = (src.window.width as i64, src.window.height as i64);
+    fn resample(&self, src: View<'_>, x: f64, y: f64) -> Option<f64> {
+        let (nx, ny) = (src.img.window.width as i64, src.img.window.height as i64);
         let ix = (x - 0.5).floor() as i64;
         let iy = (y - 0.5).floor() as i64;
         let dx = x - 0.5 - ix as f64;
@@ -541,15 +766,9 @@ impl Kernel {
 
 /// GDAL's weighted average (`GWKAverageOrMode`, GDAL ≥ 3.1): the destination pixel's corners
 /// mapped to the source, every source pixel in that box weighted by its overlap.
-fn average(
-    src: &SourceImage<'_>,
-    dst: &Grid,
-    t: &PixelTransformer,
-    out: &mut [f64],
-    written: &mut [bool],
-) {
-    let (xoff, yoff) = (src.window.col_off as f64, src.window.row_off as f64);
-    let (nsx, nsy) = (src.window.width as f64, src.window.height as f64);
+fn average(src: View<'_>, dst: &Grid, t: &PixelTransformer, out: &mut [f64], written: &mut [bool]) {
+    let (xoff, yoff) = (src.img.window.col_off as f64, src.img.window.row_off as f64);
+    let (nsx, nsy) = (src.img.window.width as f64, src.img.window.height as f64);
     let left: Vec<f64> = (0..dst.width).map(|i| i as f64).collect();
     let right: Vec<f64> = (0..dst.width).map(|i| i as f64 + 1.0).collect();
     let mut p1 = vec![None; dst.width];

@@ -232,6 +232,7 @@ fn parse_header(name: &str, cursor: &mut SparseCursor) -> Result<Parsed, CogErro
     let mut levels = vec![Level {
         grid: info.grid.clone(),
         layout: full,
+        nodata: info.nodata,
     }];
     // Bounded walk (like read_info's): a cyclic IFD chain cannot hang us.
     for _ in 0..64 {
@@ -268,7 +269,12 @@ fn parse_header(name: &str, cursor: &mut SparseCursor) -> Result<Parsed, CogErro
                 source,
             }
         })?;
-        levels.push(Level { grid, layout });
+        let nodata = geotiff::nodata_from_decoder(name, &mut dec)?;
+        levels.push(Level {
+            grid,
+            layout,
+            nodata,
+        });
     }
     for (i, level) in levels.iter().enumerate() {
         check_layout(name, i, &level.layout)?;

@@ -361,6 +361,7 @@ impl Layout {
 pub struct Level {
     grid: Grid,
     layout: Layout,
+    nodata: Option<f64>,
 }
 
 impl Level {
@@ -576,6 +577,18 @@ impl Cog {
     /// ```
     pub fn nodata(&self) -> Option<f64> {
         self.info.nodata
+    }
+
+    /// The nodata GDAL reports for `level` (0: [`Cog::nodata`]): an overview's own
+    /// `GDAL_NODATA` tag, so an overview written without it has none (`None` also for a level
+    /// the file lacks).
+    ///
+    /// ```no_run
+    /// # let src = geochip::cog::MemorySource::new("a.tif", std::fs::read("a.tif").unwrap());
+    /// println!("{:?}", geochip::cog::Cog::open(&src).unwrap().level_nodata(1));
+    /// ```
+    pub fn level_nodata(&self, level: usize) -> Option<f64> {
+        self.levels.get(level).and_then(|l| l.nodata)
     }
 
     /// The level `level`, or a typed error naming the input.

@@ -182,6 +182,9 @@ impl AssetRaster for CogRaster<'_> {
     fn nodata(&self) -> Option<f64> {
         self.opened.cog.nodata()
     }
+    fn level_nodata(&self, level: usize) -> Option<f64> {
+        self.opened.cog.level_nodata(level)
+    }
     fn band_count(&self) -> usize {
         self.opened.cog.bands()
     }

@@ -43,8 +43,8 @@ use crate::array::{ArrayData, DType, Element, LabeledArray};
 use crate::grid::{Grid, Window};
 use crate::stac::Item;
 use crate::warp::{
-    PixelTransformer, Resampling, SourceImage, WarpError, read_shrink, source_window, store_as,
-    warp, work_dtype,
+    KernelOptions, PixelTransformer, Resampling, SourceImage, WarpError, read_shrink,
+    source_window, store_as, warp, warp_stored, work_dtype,
 };
 
 use super::{GridParams, StackError, StackGrid, StackMode, output_grid};
@@ -115,6 +115,12 @@ pub trait AssetRaster {
     fn dtype(&self) -> DType;
     /// The file's nodata value.
     fn nodata(&self) -> Option<f64>;
+    /// The nodata GDAL reports for `level` when the level is opened on its own (rasterio's
+    /// `overview_level`): a COG overview's own `GDAL_NODATA` tag. Default: [`Self::nodata`].
+    fn level_nodata(&self, level: usize) -> Option<f64> {
+        let _ = level;
+        self.nodata()
+    }
     /// Number of bands.
     fn band_count(&self) -> usize;
     /// Row-major values of `window` of `band` (0-based) at `level` (0: full resolution).
@@ -561,8 +567,15 @@ fn warp_err(s: &Source<'_>, e: WarpError) -> StackError {
     }
 }
 
-/// Warps one source onto the chunk `dst` (a GDAL warp chunk), returning values stored as the
-/// work dtype and the written mask; `None` when the chunk misses the source.
+/// How [`warp_chunk`] runs the kernel: stackstac's `WarpedVRT` path (values not yet stored)
+/// or rasterio `reproject`'s (GDAL's kernel choice, values stored in the work type).
+enum Kernel {
+    Vrt(Resampling),
+    Reproject(KernelOptions),
+}
+
+/// Warps one source onto the chunk `dst` (a GDAL warp chunk), returning the values and the
+/// written mask; `None` when the chunk misses the source.
 #[allow(clippy::type_complexity, clippy::too_many_arguments)]
 fn warp_chunk(
     raster: &mut dyn AssetRaster,
@@ -571,10 +584,14 @@ fn warp_chunk(
     band: usize,
     src_nodata: Option<f64>,
     dst: &Grid,
-    resampling: Resampling,
+    kernel: Kernel,
     s: &Source<'_>,
     href: &str,
 ) -> Result<Option<(Vec<f64>, Vec<bool>)>, StackError> {
+    let resampling = match &kernel {
+        Kernel::Vrt(r) => *r,
+        Kernel::Reproject(o) => o.resampling,
+    };
     let Some(sw) = source_window(level_grid, dst, resampling).map_err(|e| warp_err(s, e))? else {
         return Ok(None);
     };
@@ -590,7 +607,11 @@ fn warp_chunk(
     let n = dst.width * dst.height;
     let mut out = vec![0.0; n];
     let mut written = vec![false; n];
-    warp(&img, dst, &sw, resampling, &mut out, &mut written).map_err(|e| warp_err(s, e))?;
+    match &kernel {
+        Kernel::Vrt(r) => warp(&img, dst, &sw, *r, &mut out, &mut written),
+        Kernel::Reproject(o) => warp_stored(&img, dst, &sw, o, &mut out, &mut written),
+    }
+    .map_err(|e| warp_err(s, e))?;
     Ok(Some((out, written)))
 }
 
@@ -624,7 +645,9 @@ fn read_odc<T: Pixel>(
         });
     }
     let src_grid = raster.grid().clone();
-    let src_nodata = raster.nodata().or(s.stac_nodata);
+    // odc-loader's `src_nodata0`: the nodata of the dataset it reads (no STAC fallback; odc-stac
+    // sets neither `src_nodata_fallback` nor `src_nodata_override`).
+    let src_nodata = raster.nodata();
     let dst_nodata = plan.fill;
     let nearest = plan.resampling == Resampling::Nearest;
     let ttol = if nearest { 0.9 } else { 0.05 };
@@ -685,8 +708,29 @@ fn read_odc<T: Pixel>(
                 level_grid = ovr[i].clone();
             }
         }
+        // odc-loader reads an overview through `rasterio.open(..., overview_level=i)`, whose
+        // nodata is the overview IFD's own GDAL_NODATA tag: without it the warp has no
+        // source nodata, and nodata pixels are data that blend in.
+        let src_nodata = if level > 0 {
+            raster.level_nodata(level)
+        } else {
+            src_nodata
+        };
+        // rasterio 1.4 `_reproject`: `dst_nodata = dst_nodata or src_nodata` (Python
+        // truthiness: 0 falls back to the source's), `INIT_DEST=NO_DATA` when it is set, else 0.
+        let rio_dst_nodata = if dst_nodata != 0.0 {
+            Some(dst_nodata)
+        } else {
+            src_nodata
+        };
+        let init = T::from_f64(rio_dst_nodata.unwrap_or(0.0)).to_f64();
+        tmp.iter_mut().for_each(|t| *t = init);
         let chunk = g.window(roi_dst).map_err(|e| warp_err(s, e.into()))?;
-        let work = work_dtype(raster.dtype(), T::DTYPE);
+        let opts = KernelOptions {
+            resampling: plan.resampling,
+            work: work_dtype(raster.dtype(), T::DTYPE),
+            dst_nodata: rio_dst_nodata,
+        };
         if let Some((out, written)) = warp_chunk(
             raster.as_mut(),
             level,
@@ -694,13 +738,13 @@ fn read_odc<T: Pixel>(
             s.band,
             src_nodata,
             &chunk,
-            plan.resampling,
+            Kernel::Reproject(opts),
             s,
             &href,
         )? {
             for ((t, v), w) in tmp.iter_mut().zip(out).zip(written) {
                 if w {
-                    *t = T::from_f64(store_as(v, work)).to_f64();
+                    *t = T::from_f64(v).to_f64();
                 }
             }
         }
@@ -765,7 +809,7 @@ fn read_stackstac<T: Pixel>(
                 0,
                 file_nodata,
                 &chunk,
-                plan.resampling,
+                Kernel::Vrt(plan.resampling),
                 s,
                 &href,
             )? {

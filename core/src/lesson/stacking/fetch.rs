@@ -73,6 +73,9 @@ impl AssetRaster for SourceRaster<'_> {
     fn nodata(&self) -> Option<f64> {
         self.opened.cog.nodata()
     }
+    fn level_nodata(&self, level: usize) -> Option<f64> {
+        self.opened.cog.level_nodata(level)
+    }
     fn band_count(&self) -> usize {
         self.opened.cog.bands()
     }
@@ -443,6 +446,9 @@ impl AssetRaster for PrefetchedRaster<'_> {
     }
     fn nodata(&self) -> Option<f64> {
         self.cog.nodata()
+    }
+    fn level_nodata(&self, level: usize) -> Option<f64> {
+        self.cog.level_nodata(level)
     }
     fn band_count(&self) -> usize {
         self.cog.bands()
