@@ -21,7 +21,9 @@ const fetched = { requests: 0, partial: 0, bytes: 0 };
 
 const url = (path) => new URL(path, recipeUrl).href;
 
-function get(path, range) {
+// A 404 answers null when `absentOk` (a Zarr chunk that was never written reads as the fill
+// value); every other failure throws an error naming the URL.
+function get(path, range, absentOk) {
   const u = url(path);
   const r = new XMLHttpRequest();
   r.open("GET", u, false);
@@ -34,6 +36,7 @@ function get(path, range) {
   }
   fetched.requests += 1;
   if (r.status === 206) fetched.partial += 1;
+  if (absentOk && r.status === 404) return { r: null, bytes: null };
   if (r.status !== 200 && r.status !== 206) {
     throw new Error(`${u}: HTTP ${r.status} ${r.statusText || ""}`.trim());
   }
@@ -50,7 +53,8 @@ const io = {
   },
   size(path) {
     if (whole.has(path)) return whole.get(path).length;
-    const { r, bytes } = get(path, [0, 0]);
+    const { r, bytes } = get(path, [0, 0], true);
+    if (r === null) return null;
     if (r.status === 206) {
       const m = /\/(\d+)\s*$/.exec(r.getResponseHeader("Content-Range") || "");
       if (m) return Number(m[1]);

@@ -167,6 +167,7 @@ fn bytes(v: JsValue) -> Result<Vec<u8>, String> {
 }
 
 /// The recipe's files over the worker's `io` (`read`, `size`, `range`).
+#[derive(Clone)]
 struct JsFiles(JsValue);
 
 impl FileSource for JsFiles {
@@ -174,21 +175,55 @@ impl FileSource for JsFiles {
         bytes(call(&self.0, "read", &[JsValue::from_str(path)])?)
     }
 
+    /// `io.size` answers `null` for an HTTP 404 (*not found*: a Zarr chunk never written is
+    /// the fill value) and throws for any other failure (*unreachable*, naming the URL).
     fn open(&self, path: &str) -> Result<Box<dyn ByteSource>, AssetError> {
-        let size = call(&self.0, "size", &[JsValue::from_str(path)])
-            .map_err(AssetError::not_found)?
+        let name = self.url(path);
+        let size =
+            call(&self.0, "size", &[JsValue::from_str(path)]).map_err(AssetError::unreachable)?;
+        if size.is_null() {
+            return Err(AssetError::not_found(format!("{name}: HTTP 404")));
+        }
+        let size = size
             .as_f64()
-            .ok_or_else(|| AssetError::unreachable(format!("{path}: no length")))?;
-        let name = call(&self.0, "url", &[JsValue::from_str(path)])
-            .ok()
-            .and_then(|u| u.as_string())
-            .unwrap_or_else(|| path.to_owned());
+            .ok_or_else(|| AssetError::unreachable(format!("{name}: no length")))?;
         Ok(Box::new(JsRange {
             io: self.0.clone(),
             path: path.to_owned(),
             name,
             len: size as u64,
         }))
+    }
+
+    /// Only on wasm32, where one thread runs and a `JsValue` need not be `Send`.
+    #[cfg(target_arch = "wasm32")]
+    fn objects(&self) -> Option<std::sync::Arc<dyn geochip::zarr::ObjectSource>> {
+        // zarrs takes its storage as an `Arc`; nothing here crosses threads.
+        #[allow(clippy::arc_with_non_send_sync)]
+        let objects = std::sync::Arc::new(self.clone());
+        Some(objects)
+    }
+}
+
+impl JsFiles {
+    /// The URL of `path` (relative to the recipe), for messages.
+    fn url(&self, path: &str) -> String {
+        call(&self.0, "url", &[JsValue::from_str(path)])
+            .ok()
+            .and_then(|u| u.as_string())
+            .unwrap_or_else(|| path.to_owned())
+    }
+}
+
+/// The `read_zarr` step's store objects: the same `io`, by URL, with `Range` requests.
+#[cfg(target_arch = "wasm32")]
+impl geochip::zarr::ObjectSource for JsFiles {
+    fn open(&self, path: &str) -> Result<Box<dyn ByteSource>, AssetError> {
+        FileSource::open(self, path)
+    }
+
+    fn name_of(&self, path: &str) -> String {
+        self.url(path)
     }
 }
 
