@@ -11,6 +11,7 @@ pub mod report;
 pub mod results;
 mod suites;
 pub mod workloads;
+mod zarr_suite;
 
 #[cfg(feature = "cuda")]
 pub mod cuda;
@@ -148,6 +149,11 @@ pub fn registry() -> Vec<Suite> {
             name: "stacking",
             about: "T1/T2: 12 items x 4 bands x 2048² deflate COGs (generated) stacked on their grid / from two UTM zones at 20 m bilinear, vs a plain read of the files",
             run: suites::stacking,
+        },
+        Suite {
+            name: "zarr",
+            about: "Z1: float32 8192² in 512² chunks written/read whole (uncompressed, zstd-1, 4096² shards) vs plain file write/read; random single-chunk reads (open per read vs array kept, ByteSourceStore) vs a plain read of the chunk file",
+            run: zarr_suite::zarr,
         },
         Suite {
             name: "cuda",

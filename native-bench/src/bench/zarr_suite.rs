@@ -1,0 +1,296 @@
+//! The `zarr` suite (Z1, issue 6): a float32 (8192, 8192) array (256 MiB; 2048² with
+//! `--quick`), chunks 512², written and read whole on the filesystem store, uncompressed,
+//! zstd level 1 and sharded (4096² shards of uncompressed 512² chunks), beside a plain
+//! `std::fs::write`/`std::fs::read` of one file with the same bytes; then random single-chunk
+//! reads (1 MiB each, 64 per sample, seeded): the array opened for every read (metadata read
+//! and parsed, codec chain built: what a caller that does not keep the array pays) against the
+//! array opened once and kept (`ZarrArray::read_window`, the one-chunk fast path; sharded
+//! arrays through the cached shard index), and the same through the core's
+//! `ByteSourceStore` over the files (the store the browser uses over HTTP), beside a plain
+//! read of the chunk's own file. The per-read latency is in each result's params.
+//!
+//! The files live in a fresh directory under the system temp directory (page cache warm after
+//! the untimed first pass: software-path numbers, not disk numbers) and are deleted at the end.
+
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use geochip::LabeledArray;
+use geochip::zarr::{ByteSourceStore, Compression, WriteOptions, ZarrArray, ZarrStore};
+use serde_json::{Value, json};
+
+use super::{Ctx, Measurement, Outcome};
+
+const CHUNK: usize = 512;
+/// Random single-chunk reads per timed sample.
+const READS: usize = 64;
+
+/// Deletes the suite's directory however the suite ends.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A smooth field plus hash noise (compressible, not trivially), as `benches/zarr.rs`.
+fn field(n: usize) -> Result<LabeledArray> {
+    let mut v = Vec::with_capacity(n * n);
+    for y in 0..n {
+        for x in 0..n {
+            let h = (x as u64 * 0x9E37_79B9 + y as u64 * 0x85EB_CA6B) % 1000;
+            let smooth = ((x as f32) * 0.01).sin() * 100.0 + ((y as f32) * 0.013).cos() * 50.0;
+            v.push(smooth + (h as f32) * 0.001);
+        }
+    }
+    Ok(LabeledArray::from_shape_vec(&["y", "x"], &[n, n], v)?)
+}
+
+fn fs_store(path: &Path) -> Result<ZarrStore> {
+    std::fs::create_dir_all(path)?;
+    let fs = zarrs_filesystem::FilesystemStore::new(path)
+        .with_context(|| format!("filesystem store {}", path.display()))?;
+    Ok(ZarrStore::new(path.display().to_string(), Arc::new(fs)))
+}
+
+fn dir_size(p: &Path) -> u64 {
+    match std::fs::read_dir(p) {
+        Ok(rd) => rd
+            .filter_map(std::result::Result::ok)
+            .map(|e| dir_size(&e.path()))
+            .sum(),
+        Err(_) => std::fs::metadata(p).map_or(0, |m| m.len()),
+    }
+}
+
+/// SplitMix64: the random chunk sequence (the same in every run).
+fn next(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// The chunk indices of one sample (the same `READS` chunks for every case).
+fn chunks(grid: u64) -> Vec<(usize, usize)> {
+    let mut st = 1u64;
+    (0..READS)
+        .map(|_| {
+            let i = next(&mut st) % grid;
+            let j = next(&mut st) % grid;
+            (i as usize, j as usize)
+        })
+        .collect()
+}
+
+/// Times `f` over every chunk of `list` per sample; the first error stops the suite.
+fn time_chunks(
+    ctx: &Ctx,
+    list: &[(usize, usize)],
+    mut f: impl FnMut(usize, usize) -> Result<()>,
+) -> Result<Vec<f64>> {
+    let mut err = None;
+    let samples = ctx.time(|| {
+        for &(i, j) in list {
+            if err.is_none()
+                && let Err(e) = f(i, j)
+            {
+                err = Some(e);
+            }
+        }
+    });
+    match err {
+        Some(e) => Err(e),
+        None => Ok(samples),
+    }
+}
+
+fn best(samples: &[f64]) -> f64 {
+    samples.iter().copied().fold(f64::INFINITY, f64::min)
+}
+
+/// Z1: whole-array writes and reads, and random single-chunk reads (see the module docs).
+pub fn zarr(ctx: &Ctx) -> Result<Vec<Outcome>> {
+    let n = if ctx.quick { 2048 } else { 8192 };
+    let shard = (n / 2).max(CHUNK);
+    let dir = std::env::temp_dir().join(format!("geochip-bench-zarr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let scratch = Scratch(dir.clone());
+    let a = field(n)?;
+    let bytes = a.data().to_le_bytes();
+    let nbytes = bytes.len() as u64;
+    let raw = dir.join("plain.bin");
+    let plain_write = ctx.time(|| {
+        if let Err(e) = std::fs::write(&raw, black_box(&bytes)) {
+            eprintln!("plain write: {e}");
+        }
+    });
+    let plain_read = ctx.time(|| {
+        black_box(std::fs::read(&raw).ok());
+    });
+    let layouts = [
+        ("uncompressed", Compression::None, None),
+        ("zstd-1", Compression::Zstd { level: 1 }, None),
+        ("sharded", Compression::None, Some(vec![shard, shard])),
+    ];
+    let mut out = Vec::new();
+    let base = |layout: &str, comp: Compression, shards: &Option<Vec<usize>>| -> Value {
+        json!({
+            "workload": "Z1",
+            "dims": ["y", "x"],
+            "shape": [n, n],
+            "dtype": "float32",
+            "chunk_shape": [CHUNK, CHUNK],
+            "shard_shape": shards,
+            "compression": comp.to_string(),
+            "layout": layout,
+            "store": "filesystem (zarrs_filesystem)",
+            "values": "smooth field plus hash noise (deterministic)",
+        })
+    };
+    for (name, comp, shards) in &layouts {
+        let path = dir.join(format!("{name}.zarr"));
+        let opts = WriteOptions {
+            chunk_shape: Some(vec![CHUNK, CHUNK]),
+            shard_shape: shards.clone(),
+            compression: *comp,
+            ..WriteOptions::default()
+        };
+        let mut err = None;
+        let write = ctx.time(|| {
+            let _ = std::fs::remove_dir_all(&path);
+            let r = fs_store(&path).and_then(|s| Ok(s.write_array("/a", &a, &opts)?));
+            if let Err(e) = r {
+                err = Some(e);
+            }
+        });
+        if let Some(e) = err {
+            return Err(e.context(format!("writing the {name} store")));
+        }
+        let stored = dir_size(&path);
+        let s = fs_store(&path)?;
+        let mut err = None;
+        let mut check = None;
+        let read = ctx.time(|| match s.open_array("/a").and_then(|z| z.read()) {
+            Ok(back) => {
+                check.get_or_insert_with(|| back == a);
+                black_box(back);
+            }
+            Err(e) => err = Some(e),
+        });
+        if let Some(e) = err {
+            return Err(anyhow::Error::new(e).context(format!("reading the {name} store")));
+        }
+        if check != Some(true) {
+            anyhow::bail!("the {name} store read back different values");
+        }
+        let mut p = base(name, *comp, shards);
+        p["stored_bytes"] = stored.into();
+        p["mb_per_s"] = (nbytes as f64 / best(&write) / 1e6).into();
+        out.push(Outcome::Measured(Measurement::new(
+            format!("Z1_f32_{n}x{n}_c{CHUNK}/{name}/write"),
+            p.clone(),
+            nbytes,
+            write,
+            "plain_write",
+            &plain_write,
+        )));
+        p["mb_per_s"] = (nbytes as f64 / best(&read) / 1e6).into();
+        let mut m = Measurement::new(
+            format!("Z1_f32_{n}x{n}_c{CHUNK}/{name}/read"),
+            p,
+            nbytes,
+            read,
+            "plain_read",
+            &plain_read,
+        );
+        m.checked = Some("values equal the array written".into());
+        out.push(Outcome::Measured(m));
+    }
+    drop(a);
+
+    // Random single chunks.
+    let grid = (n / CHUNK) as u64;
+    let list = chunks(grid);
+    let chunk_bytes = (CHUNK * CHUNK * 4) as u64;
+    let total = chunk_bytes * READS as u64;
+    let unc = dir.join("uncompressed.zarr");
+    let plain_chunk = time_chunks(ctx, &list, |i, j| {
+        black_box(std::fs::read(unc.join(format!("a/c/{i}/{j}")))?);
+        Ok(())
+    })?;
+    let win = [CHUNK, CHUNK];
+    let mut chunk_case =
+        |name: &str,
+         how: &str,
+         about: &str,
+         samples: Vec<f64>,
+         layout: &(&str, Compression, Option<Vec<usize>>)| {
+            let mut p = base(layout.0, layout.1, &layout.2);
+            p["reads_per_sample"] = READS.into();
+            p["read"] = about.into();
+            p["ms_per_read"] = (best(&samples) * 1e3 / READS as f64).into();
+            p["plain_ms_per_read"] = (best(&plain_chunk) * 1e3 / READS as f64).into();
+            out.push(Outcome::Measured(Measurement::new(
+                format!("Z1_f32_{n}x{n}_c{CHUNK}/{name}/chunk_{how}"),
+                p,
+                total,
+                samples,
+                "plain_read_chunk_file",
+                &plain_chunk,
+            )));
+        };
+    for layout in &layouts {
+        let name = layout.0;
+        let path = dir.join(format!("{name}.zarr"));
+        let s = fs_store(&path)?;
+        let samples = time_chunks(ctx, &list, |i, j| {
+            let z = s.open_array("/a")?;
+            black_box(z.read_window(&[i * CHUNK, j * CHUNK], &win)?);
+            Ok(())
+        })?;
+        chunk_case(
+            name,
+            "open_per_read",
+            "array opened for every read (metadata + codec chain each time), then read_window",
+            samples,
+            layout,
+        );
+        let z: ZarrArray = s.open_array("/a")?;
+        let samples = time_chunks(ctx, &list, |i, j| {
+            black_box(z.read_window(&[i * CHUNK, j * CHUNK], &win)?);
+            Ok(())
+        })?;
+        chunk_case(
+            name,
+            "reused_array",
+            "array opened once and kept; read_window of one whole chunk (sharded: cached shard index)",
+            samples,
+            layout,
+        );
+        let files = geochip_bench::recipe_files::DirFiles::new(&path)?;
+        let store = Arc::new(ByteSourceStore::new(
+            path.display().to_string(),
+            "",
+            Arc::new(files),
+        ));
+        let z = store.open_array("/a")?;
+        let samples = time_chunks(ctx, &list, |i, j| {
+            black_box(z.read_window(&[i * CHUNK, j * CHUNK], &win)?);
+            Ok(())
+        })?;
+        chunk_case(
+            name,
+            "byte_source_store",
+            "array opened once through geochip::zarr::ByteSourceStore over the files (the store the browser uses over HTTP: open + range reads)",
+            samples,
+            layout,
+        );
+    }
+    drop(scratch);
+    Ok(out)
+}
