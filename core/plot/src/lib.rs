@@ -115,11 +115,29 @@ fn scale(p: &ImagePanel) -> usize {
     (PANEL_MAX / rows.max(cols).max(1)).max(1)
 }
 
+/// Width in pixels reserved for `s` drawn at `size` px: 0.6 em per character, more than the
+/// average glyph of the common sans-serif fonts. An estimate, never a measurement (measuring
+/// would differ between targets, see the crate docs), so titles and captions get room
+/// without changing the bytes from one target to another.
+fn text_width(s: &str, size: u32) -> u32 {
+    (s.chars().count() as u32 * size * 3).div_ceil(5)
+}
+
+/// A panel's caption: its title, and the drawing scale when drawn from every k-th pixel.
+fn caption(p: &ImagePanel) -> String {
+    let (k, _, _) = drawn(p);
+    if k > 1 {
+        format!("{} (1:{k}: every {k}-th row and column)", p.title)
+    } else {
+        p.title.clone()
+    }
+}
+
 fn cell(panels: &[ImagePanel]) -> (u32, u32) {
     let (mut cw, mut ch) = (0, 0);
     for p in panels {
         let (s, (_, rows, cols)) = (scale(p), drawn(p));
-        cw = cw.max((cols * s) as u32);
+        cw = cw.max((cols * s) as u32).max(text_width(&caption(p), 12));
         ch = ch.max((rows * s) as u32);
     }
     (cw.max(60), ch)
@@ -132,7 +150,7 @@ fn size(spec: &PlotSpec) -> (u32, u32) {
             let rows = panels.len().div_ceil(cols as usize).max(1) as u32;
             let (cw, ch) = cell(panels);
             (
-                GAP + cols * (cw + GAP),
+                (GAP + cols * (cw + GAP)).max(text_width(&spec.title, 16) + 2 * GAP),
                 TITLE_H + rows * (ch + CAPTION_H + GAP),
             )
         }
@@ -200,11 +218,17 @@ pub fn colour(v: f64, colormap: Colormap, range: (f64, f64)) -> (u8, u8, u8) {
 fn images(root: &Area<'_>, columns: usize, panels: &[ImagePanel]) -> Res {
     let cols = columns.clamp(1, panels.len().max(1));
     let (cw, ch) = cell(panels);
+    // The grid of cells centred on the canvas (wider than the grid under a long title).
+    let grid_w = GAP + cols as u32 * (cw + GAP);
+    let left = (root.dim_in_pixel().0.saturating_sub(grid_w) / 2) as i32;
     for (i, p) in panels.iter().enumerate() {
         let (r, c) = ((i / cols) as u32, (i % cols) as u32);
-        let x0 = (GAP + c * (cw + GAP)) as i32;
-        let y0 = (TITLE_H + r * (ch + CAPTION_H + GAP)) as i32;
         let s = scale(p) as i32;
+        let (k, rows, cols) = drawn(p);
+        // Each panel centred in its cell (cells are as wide as the widest panel or caption).
+        let pw = cols as i32 * s;
+        let x0 = left + (GAP + c * (cw + GAP)) as i32 + (cw as i32 - pw) / 2;
+        let y0 = (TITLE_H + r * (ch + CAPTION_H + GAP)) as i32;
         if p.values.len() != p.rows * p.cols {
             return Err(format!(
                 "panel `{}`: {} values for {}×{}",
@@ -214,7 +238,6 @@ fn images(root: &Area<'_>, columns: usize, panels: &[ImagePanel]) -> Res {
                 p.cols
             ));
         }
-        let (k, rows, cols) = drawn(p);
         for row in 0..rows {
             let src = row * k * p.cols;
             let at = |col: usize| colour(p.values[src + col * k], p.colormap, p.range);
@@ -236,16 +259,10 @@ fn images(root: &Area<'_>, columns: usize, panels: &[ImagePanel]) -> Res {
                 start = end;
             }
         }
-        let pw = cols as i32 * s;
         let ph = rows as i32 * s;
-        let title = if k > 1 {
-            format!("{} (1:{k}: every {k}-th row and column)", p.title)
-        } else {
-            p.title.clone()
-        };
         text(
             root,
-            &title,
+            &caption(p),
             (x0 + pw / 2, y0 + ph + 4),
             12,
             HPos::Center,
@@ -486,6 +503,46 @@ mod tests {
         let (g, _, _) = colour(790.0, Colormap::Gray, (0.0, 790.0));
         assert!(svg.contains(&format!("fill=\"#{g:02X}{g:02X}{g:02X}\"")));
         assert!(svg.len() < 2_100_000, "{} bytes", svg.len());
+    }
+
+    #[test]
+    fn titles_and_captions_get_room() {
+        // Three 791-pixel panels (drawn 1:5, 159 px) with captions wider than the panels, and a
+        // plot title wider than the panels: the canvas and the cells are widened for them.
+        let panel = |t: &str| ImagePanel {
+            title: t.into(),
+            rows: 718,
+            cols: 791,
+            values: vec![0.0; 718 * 791],
+            colormap: Colormap::Gray,
+            range: (0.0, 1.0),
+        };
+        let title = "The red band of each time step, read back from the store";
+        let spec = PlotSpec {
+            title: title.into(),
+            kind: PlotKind::Images {
+                columns: 1,
+                panels: vec![panel("2024-03-01"), panel("2024-03-17")],
+            },
+        };
+        let (w, _) = size(&spec);
+        let cap = caption(&panel("2024-03-01"));
+        assert_eq!(cap, "2024-03-01 (1:5: every 5-th row and column)");
+        assert!(
+            text_width(&cap, 12) > 159,
+            "the caption is wider than the panel"
+        );
+        assert!(w >= text_width(title, 16) + 2 * GAP, "{w}");
+        assert!(w >= text_width(&cap, 12) + 2 * GAP, "{w}");
+        // The panel is centred in its cell, the cell on the canvas.
+        let svg = render(&spec).unwrap();
+        let (cw, _) = cell(&[panel("2024-03-01")]);
+        let x0 = (w - (cw + 2 * GAP)) as i32 / 2 + GAP as i32 + (cw as i32 - 159) / 2;
+        assert!(
+            svg.contains(&format!("<rect x=\"{x0}\" y=\"{TITLE_H}\"")),
+            "{x0}"
+        );
+        assert_eq!(text_width("abcde", 10), 30);
     }
 
     #[test]

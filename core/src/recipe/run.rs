@@ -1559,8 +1559,9 @@ impl StepCx<'_> {
         if lo <= hi {
             panels.iter_mut().for_each(|p| p.range = (lo, hi));
         }
-        // One column: a renderer's caption of a large panel (its title and drawing scale) is
-        // wider than the panel, so panels side by side would overlap their captions.
+        // One column: a large panel's caption (its title and drawing scale) is wider than the
+        // panel, and the renderer widens cells to fit it, so panels side by side would make a
+        // plot wider than the page.
         Ok(PlotKind::Images { columns: 1, panels })
     }
 
