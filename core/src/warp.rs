@@ -463,26 +463,66 @@ pub fn warp_stored(
     out: &mut [f64],
     written: &mut [bool],
 ) -> Result<(), WarpError> {
+    // WarpRegionToBuffer: a translation by whole pixels is warped with nearest, whatever
+    // the method asked for.
+    let resampling = if translation_on_pixel_boundaries(src.grid, dst) {
+        Resampling::Nearest
+    } else {
+        opts.resampling
+    };
     // GDALWarpNoDataMasker's bAllValid: no mask when every pixel of the window is valid.
     let src_mask = src.nodata.is_some() && src.values.iter().any(|&v| !src.valid_value(v));
     let no_masks =
-        !src_mask && opts.dst_nodata.is_none() && has_no_masks_kernel(opts.work, opts.resampling);
-    // Average keeps NaN invalid without a nodata (as `warp`), which the anchors agree with.
+        !src_mask && opts.dst_nodata.is_none() && has_no_masks_kernel(opts.work, resampling);
+    // GWKNearestThread (Byte, Int16/UInt16, Float32) writes a density-1 value directly; the
+    // other masked kernels store through GWKSetPixelValue(Real)'s nodata guard.
+    let nearest_thread =
+        resampling == Resampling::Nearest && has_no_masks_kernel(opts.work, resampling);
+    let guarded = !no_masks && !nearest_thread;
     let view = View {
         img: src,
-        all_valid: !src_mask && opts.resampling != Resampling::Average,
+        all_valid: !src_mask,
     };
-    warp_kernel(view, dst, sw, opts.resampling, no_masks, out, written)?;
+    warp_kernel(view, dst, sw, resampling, no_masks, out, written)?;
     for (v, w) in out.iter_mut().zip(written.iter()) {
         if *w {
             let stored = store_as(*v, opts.work);
             *v = match opts.dst_nodata {
-                Some(nd) if !no_masks => avoid_dst_nodata(stored, nd, opts.work),
+                Some(nd) if guarded => avoid_dst_nodata(stored, nd, opts.work),
                 _ => stored,
             };
         }
     }
     Ok(())
+}
+
+/// GDAL's `GDALTransformIsTranslationOnPixelBoundaries` for a warp between `src` and `dst`:
+/// the same CRS, identical pixel size and rotation terms, and `dst`'s origin within 1e-6 of a
+/// whole source pixel.
+///
+/// ```
+/// use geochip::{Crs, GeoTransform, Grid, warp::translation_on_pixel_boundaries};
+/// let g = |x: f64| Grid::new(GeoTransform::new(20.0, 0.0, x, 0.0, -20.0, 6090000.0), 8, 8,
+///     Some(Crs::Epsg(32755))).unwrap();
+/// assert!(translation_on_pixel_boundaries(&g(699680.0), &g(699720.0)));
+/// assert!(!translation_on_pixel_boundaries(&g(699680.0), &g(699690.0)));
+/// ```
+pub fn translation_on_pixel_boundaries(src: &Grid, dst: &Grid) -> bool {
+    match (&src.crs, &dst.crs) {
+        (Some(a), Some(b)) if same_crs(a, b) => {}
+        (None, None) => {}
+        _ => return false,
+    }
+    let (s, d) = (&src.transform, &dst.transform);
+    if s.a != d.a || s.e != d.e || s.b != d.b || s.d != d.d {
+        return false;
+    }
+    let Ok(inv) = s.inverse() else {
+        return false;
+    };
+    let (x, y) = inv.apply_gdal(d.c, d.f);
+    let near_int = |v: f64| (v - v.round()).abs() <= 1e-6;
+    near_int(x) && near_int(y)
 }
 
 /// The kernels: `no_masks` selects GDAL's `GWKResampleNoMasksOrDstDensityOnlyThreadInternal`
@@ -517,7 +557,7 @@ fn warp_kernel(
     }
     let t = PixelTransformer::new(img.grid, dst)?;
     if resampling == Resampling::Average {
-        average(src, dst, &t, out, written);
+        average(src, dst, &t, sw.scale, out, written);
         return Ok(());
     }
     let (xoff, yoff) = (img.window.col_off as f64, img.window.row_off as f64);
@@ -764,11 +804,25 @@ impl Kernel {
     }
 }
 
-/// GDAL's weighted average (`GWKAverageOrMode`, GDAL ≥ 3.1): the destination pixel's corners
-/// mapped to the source, every source pixel in that box weighted by its overlap.
-fn average(src: View<'_>, dst: &Grid, t: &PixelTransformer, out: &mut [f64], written: &mut [bool]) {
+/// GDAL 3.10's weighted average (`GWKAverageOrModeThread`, `GRA_Average`): the destination
+/// pixel's top-left and bottom-right corners mapped to the source (swapped into order), the
+/// pixel skipped when that box misses the window (or lies more than the margin outside), and
+/// every valid source pixel in it weighted by `COMPUTE_WEIGHT` (edge weights `1 - fraction`,
+/// unclamped, so a box reaching past the window weighs its edge pixel more) into GDAL's
+/// weighted incremental mean. Not ported: the antimeridian wrap (`bWrapOverX`).
+fn average(
+    src: View<'_>,
+    dst: &Grid,
+    t: &PixelTransformer,
+    scale: (f64, f64),
+    out: &mut [f64],
+    written: &mut [bool],
+) {
+    const EPS: f64 = 1e-10;
     let (xoff, yoff) = (src.img.window.col_off as f64, src.img.window.row_off as f64);
     let (nsx, nsy) = (src.img.window.width as f64, src.img.window.height as f64);
+    let margin = |s: f64| 2.0 * (1.0 / s).ceil().max(1.0);
+    let (xm, ym) = (margin(scale.0), margin(scale.1));
     let left: Vec<f64> = (0..dst.width).map(|i| i as f64).collect();
     let right: Vec<f64> = (0..dst.width).map(|i| i as f64 + 1.0).collect();
     let mut p1 = vec![None; dst.width];
@@ -780,48 +834,83 @@ fn average(src: View<'_>, dst: &Grid, t: &PixelTransformer, out: &mut [f64], wri
             let (Some(a), Some(b)) = (p1[col], p2[col]) else {
                 continue;
             };
-            let (mut x0, mut x1) = (a.0 - xoff, b.0 - xoff);
-            let (mut y0, mut y1) = (a.1 - yoff, b.1 - yoff);
-            if x0 > x1 {
-                std::mem::swap(&mut x0, &mut x1);
+            let (ax, ay, bx, by) = (a.0 - xoff, a.1 - yoff, b.0 - xoff, b.1 - yoff);
+            // gdal#2365: positions in a reasonable range.
+            if !(ax >= -xm
+                && bx >= -xm
+                && ay >= -ym
+                && by >= -ym
+                && ax - nsx <= xm
+                && bx - nsx <= xm
+                && ay - nsy <= ym
+                && by - nsy <= ym)
+            {
+                continue;
             }
-            if y0 > y1 {
-                std::mem::swap(&mut y0, &mut y1);
+            let (x_min, x_max) = if ax > bx { (bx, ax) } else { (ax, bx) };
+            if !(x_max > -EPS && x_min < nsx + EPS) {
+                continue;
             }
-            let ix0 = (x0 + 1e-10).floor().max(0.0);
-            let mut ix1 = (x1 - 1e-10).ceil().min(nsx);
-            let iy0 = (y0 + 1e-10).floor().max(0.0);
-            let mut iy1 = (y1 - 1e-10).ceil().min(nsy);
+            let ix0 = (x_min + EPS).floor().max(0.0);
+            let mut ix1 = (x_max - EPS).ceil().min(nsx);
             if ix0 == ix1 && ix1 < nsx {
                 ix1 += 1.0;
             }
+            let (y_min, y_max) = if ay > by { (by, ay) } else { (ay, by) };
+            if !(y_max > -EPS && y_min < nsy + EPS) {
+                continue;
+            }
+            let iy0 = (y_min + EPS).floor().max(0.0);
+            let mut iy1 = (y_max - EPS).ceil().min(nsy);
             if iy0 == iy1 && iy1 < nsy {
                 iy1 += 1.0;
             }
-            if ix0 >= ix1 || iy0 >= iy1 {
-                continue;
-            }
-            let (mut acc, mut acc_w) = (0.0, 0.0);
+            let weight_y = |r: f64| {
+                if r == iy0 {
+                    if iy0 + 1.0 == iy1 {
+                        1.0
+                    } else {
+                        1.0 - (y_min - iy0)
+                    }
+                } else if r + 1.0 == iy1 {
+                    1.0 - (iy1 - y_max)
+                } else {
+                    1.0
+                }
+            };
+            let weight = |c: f64, wy: f64| {
+                if c == ix0 {
+                    if ix0 + 1.0 == ix1 {
+                        wy
+                    } else {
+                        wy * (1.0 - (x_min - ix0))
+                    }
+                } else if c + 1.0 == ix1 {
+                    wy * (1.0 - (ix1 - x_max))
+                } else {
+                    wy
+                }
+            };
+            let (mut mean, mut total) = (0.0, 0.0);
             let mut r = iy0;
             while r < iy1 {
-                let wy = (y1.min(r + 1.0) - y0.max(r)).clamp(0.0, 1.0);
-                let wy = if wy <= 0.0 { 1.0 } else { wy };
+                let wy = weight_y(r);
                 let mut c = ix0;
                 while c < ix1 {
-                    let wx = (x1.min(c + 1.0) - x0.max(c)).clamp(0.0, 1.0);
-                    let wx = if wx <= 0.0 { 1.0 } else { wx };
                     let (v, ok) = src.at(c as usize, r as usize);
-                    if ok {
-                        acc += v * wx * wy;
-                        acc_w += wx * wy;
+                    let w = weight(c, wy);
+                    if ok && w > 0.0 {
+                        // Weighted incremental mean, as GDAL computes it.
+                        total += w;
+                        mean += (w / total) * (v - mean);
                     }
                     c += 1.0;
                 }
                 r += 1.0;
             }
-            if acc_w > 1e-10 {
+            if total > 0.0 {
                 let o = row * dst.width + col;
-                out[o] = acc / acc_w;
+                out[o] = mean;
                 written[o] = true;
             }
         }
@@ -1042,6 +1131,19 @@ mod tests {
             .collect();
         assert_eq!(&got[3 * 8 + 2..3 * 8 + 6], &[100.0, 0.0, 136.0, 100.0]);
         assert_eq!(&got[4 * 8 + 2..4 * 8 + 6], &[100.0, 121.0, 124.0, 100.0]);
+    }
+
+    /// GDAL 3.10 (`ComputeSourceWindow` + `PerformWarp`) warps this chunk (10 m → 15 m, the
+    /// destination reaching past the source's right edge) with dfXScale = 44/64 and
+    /// dfYScale = 43/64: odc-stac's cube is reproduced with exactly these (XSCALE/YSCALE).
+    #[test]
+    fn source_window_scale_per_axis_like_gdal() {
+        let src = grid(10.0, 699680.0, 6090000.0, 64, 64, 32755);
+        let dst = grid(15.0, 699675.0, 6090000.0, 44, 43, 32755);
+        let sw = source_window(&src, &dst, Resampling::Bilinear)
+            .unwrap()
+            .unwrap();
+        assert_eq!(sw.scale, (44.0 / 64.0, 43.0 / 64.0), "{sw:?}");
     }
 
     #[test]

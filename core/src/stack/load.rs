@@ -924,17 +924,70 @@ mod odc_roi {
         )
     }
 
-    /// `_relative_rois(src, dst, tr, pts_per_side, padding=1)`.
+    /// An affine as the `affine` package (3.0) composes and applies it, operation for
+    /// operation: odc-geo's same-CRS pixel transform is `~dst.transform * src.transform`, and
+    /// the ROI's `ceil` sees its last bit (10 m → 15 m: 43.000000000000007 makes a 44-pixel ROI,
+    /// which sets GDAL's kernel scale).
+    #[derive(Clone, Copy)]
+    struct Aff([f64; 6]);
+
+    impl Aff {
+        fn of(t: &crate::transform::GeoTransform) -> Self {
+            Self([t.a, t.b, t.c, t.d, t.e, t.f])
+        }
+        fn inv(self) -> Self {
+            let [sa, sb, sc, sd, se, sf] = self.0;
+            let idet = 1.0 / (sa * se - sb * sd);
+            let (ra, rb, rd, re) = (se * idet, -sb * idet, -sd * idet, sa * idet);
+            Self([ra, rb, -sc * ra - sf * rb, rd, re, -sc * rd - sf * re])
+        }
+        fn mul(self, o: Self) -> Self {
+            let [sa, sb, sc, sd, se, sf] = self.0;
+            let [oa, ob, oc, od, oe, of] = o.0;
+            Self([
+                sa * oa + sb * od,
+                sa * ob + sb * oe,
+                sa * oc + sb * of + sc,
+                sd * oa + se * od,
+                sd * ob + se * oe,
+                sd * oc + se * of + sf,
+            ])
+        }
+        fn apply(self, x: f64, y: f64) -> Option<(f64, f64)> {
+            let [sa, sb, sc, sd, se, sf] = self.0;
+            Some((x * sa + y * sb + sc, x * sd + y * se + sf))
+        }
+    }
+
+    /// `_relative_rois(src, dst, tr, pts_per_side, padding=1)`; `linear`: odc-geo's same-CRS
+    /// `LinearPointTransform` (affine arithmetic), else its CRS transform.
     fn relative_rois(
         src: &Grid,
         dst: &Grid,
         pts: usize,
+        linear: bool,
     ) -> Result<(Option<Window>, Option<Window>), WarpError> {
-        let back = PixelTransformer::new(src, dst)?; // dst px -> src px
-        let fwd = PixelTransformer::new(dst, src)?; // src px -> dst px
+        let back_t = PixelTransformer::new(src, dst)?; // dst px -> src px
+        let fwd_t = PixelTransformer::new(dst, src)?; // src px -> dst px
+        let fwd_a = Aff::of(&dst.transform).inv().mul(Aff::of(&src.transform));
+        let back_a = fwd_a.inv();
+        let back = |x: f64, y: f64| {
+            if linear {
+                back_a.apply(x, y)
+            } else {
+                back_t.dst_to_src(x, y)
+            }
+        };
+        let fwd = |x: f64, y: f64| {
+            if linear {
+                fwd_a.apply(x, y)
+            } else {
+                fwd_t.dst_to_src(x, y)
+            }
+        };
         let bpts: Vec<_> = boundary((0.0, 0.0), dst.width as f64, dst.height as f64, pts)
             .into_iter()
-            .map(|(x, y)| back.dst_to_src(x, y))
+            .map(|(x, y)| back(x, y))
             .collect();
         let Some(roi_src) = roi_from_points(&bpts, src.width, src.height, 1.0) else {
             return Ok((None, None));
@@ -946,7 +999,7 @@ mod odc_roi {
             pts,
         )
         .into_iter()
-        .map(|(x, y)| fwd.dst_to_src(x, y))
+        .map(|(x, y)| fwd(x, y))
         .collect();
         Ok((
             Some(roi_src),
@@ -986,7 +1039,7 @@ mod odc_roi {
                     read_shrink: 1,
                 });
             }
-            let (roi_src, roi_dst) = relative_rois(src, dst, 2)?;
+            let (roi_src, roi_dst) = relative_rois(src, dst, 2, true)?;
             return Ok(RoiInfo {
                 roi_src,
                 roi_dst,
@@ -994,7 +1047,7 @@ mod odc_roi {
                 read_shrink: shrink,
             });
         }
-        let (roi_src, roi_dst) = relative_rois(src, dst, 5)?;
+        let (roi_src, roi_dst) = relative_rois(src, dst, 5, false)?;
         let mut shrink = 1;
         if let Some(r) = roi_dst {
             // Scale of dst -> src around the ROI centre (central differences, 1 px).
