@@ -15,7 +15,13 @@
 //!   (`GWKBilinearResample4Sample` at scale ≥ 0.95, else `GWKResample`), average (weighted by
 //!   pixel overlap, `GWKAverageOrMode`); invalid (nodata) source pixels are skipped and the
 //!   weights renormalised, and a destination pixel whose containing source pixel is invalid
-//!   stays empty (GDAL's unified source validity for single-band nodata);
+//!   stays empty (GDAL's unified source validity for single-band nodata); a position the
+//!   approximate transformer puts less than a pixel outside is transformed again exactly;
+//! - [`warp_stored`]: GDAL's kernel choice and storage as rasterio's `reproject` sets them up
+//!   (odc-stac): without a source mask or destination nodata, the `*NoMasks*` kernels (every
+//!   pixel valid, so nodata values blend in), a translation by whole pixels warped with
+//!   nearest, and [`avoid_dst_nodata`] where GDAL stores through `GWKSetPixelValue`. A nodata
+//!   mask gives valid pixels density 1, so GDAL never blends with the destination here;
 //! - [`integer_shift`]: the direct-copy test (odc-stac's "paste": same CRS and resolution,
 //!   integer-pixel translation), and [`pick_overview`] (odc-stac's overview choice).
 //!
