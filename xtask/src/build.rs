@@ -304,6 +304,7 @@ pub fn book(ws: &Workspace, out: Option<PathBuf>) -> Result<PathBuf> {
     lesson_data(ws, &out.join("data"))?;
     crate::metrics::report_build(&out, sizes)?;
     crate::offline::check_book(&out)?;
+    crate::theme::check_highlight(&out)?;
     println!("xtask: static book ready in {}", shown(&out));
     Ok(out)
 }

@@ -20,6 +20,7 @@ mod handout;
 mod metrics;
 mod offline;
 mod serve;
+mod theme;
 mod tools;
 mod zarr_python;
 

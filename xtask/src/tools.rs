@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use crate::build::{Workspace, run_cmd, shown};
 
 /// mdbook version installed when none is found (the 0.5 series; 0.5 moved the preprocessor API).
-const MDBOOK_VERSION: &str = "0.5.4";
+pub(crate) const MDBOOK_VERSION: &str = "0.5.4";
 
 /// The npm registry's `binaryen` package, pinned exactly: its `wasm-opt` shrinks the release
 /// wasm. (Debian's binaryen 108 produced modules that broke wasm-bindgen 0.2.130's glue at
