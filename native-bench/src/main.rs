@@ -3,6 +3,8 @@
 //! Run `geochip --help` for the commands and `geochip <command> --help` for each one's options.
 
 mod bench;
+#[cfg(test)]
+mod book_commands;
 mod rasterize;
 mod read;
 mod run;

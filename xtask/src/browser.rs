@@ -604,6 +604,37 @@ fn check_svg_answer(
     Ok(())
 }
 
+/// The learning path's chapters that have no widget or panel: page and title.
+const PROSE_PAGES: &[(&str, &str)] = &[
+    ("gpu.html", "Moving chips to a GPU"),
+    ("scaling-out.html", "Scaling out"),
+];
+
+/// Opens each page, waits for it to finish loading, and fails on a wrong title or any
+/// console error (a missing image, script or stylesheet logs one).
+fn prose_pages(s: &Session, base: &str, pages: &[(&str, &str)]) -> Result<()> {
+    for (page, title) in pages {
+        s.console()?; // chromedriver hands each log entry out once: start from an empty log
+        s.goto(&format!("{base}{page}"))?;
+        s.wait_for(
+            &format!("{page} to load"),
+            "return document.readyState === 'complete';",
+            Duration::from_secs(30),
+        )?;
+        let h1 = s.eval("return document.querySelector('main h1')?.textContent ?? null;")?;
+        if h1.as_str() != Some(title) {
+            bail!("{page}: the first heading is {h1}, expected '{title}'");
+        }
+        let logs = s.console()?;
+        let errors: Vec<&str> = logs.lines().filter(|l| l.contains("SEVERE")).collect();
+        if !errors.is_empty() {
+            bail!("{page}: console errors:\n{}", errors.join("\n"));
+        }
+        println!("  ok: {page} ('{title}') loads without console errors");
+    }
+    Ok(())
+}
+
 /// Navigates to a lesson page and waits until its widget says its wasm is ready.
 pub fn open_lesson(s: &Session, base: &str, page: &str, root_id: &str) -> Result<()> {
     let url = format!("{base}{page}");
@@ -784,6 +815,9 @@ pub fn lesson_e2e(book_dir: &Path, repo: &Path, browser: &Browser, scratch: &Pat
         }
         stacking_lessons(&session, &base, repo, &shots)?;
 
+        // Chapters without a widget: they load, show their title, log no error.
+        prose_pages(&session, &base, PROSE_PAGES)?;
+
         // Every cookbook chapter: its panel run in the Web Worker, checksums equal native.
         crate::cookbooks::e2e(&session, &base, book_dir, repo, scratch)?;
 
@@ -802,4 +836,27 @@ pub fn lesson_e2e(book_dir: &Path, repo: &Path, browser: &Browser, scratch: &Pat
     }
     result?;
     metrics::check_size_budget(&measured)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every prose page the browser test opens is a chapter of `book/src/SUMMARY.md` with
+    /// that title, and its first line is that heading.
+    #[test]
+    fn prose_pages_are_chapters_with_their_titles() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("repository root")
+            .join("book/src");
+        let summary = std::fs::read_to_string(root.join("SUMMARY.md")).expect("SUMMARY.md");
+        for (page, title) in super::PROSE_PAGES {
+            let md = page.replace(".html", ".md");
+            assert!(
+                summary.contains(&format!("[{title}]({md})")),
+                "SUMMARY.md lacks [{title}]({md})"
+            );
+            let text = std::fs::read_to_string(root.join(&md)).expect("chapter");
+            assert_eq!(text.lines().next(), Some(format!("# {title}").as_str()));
+        }
+    }
 }

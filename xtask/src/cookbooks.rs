@@ -166,9 +166,10 @@ fn run_panel(s: &Session, root: &str) -> Result<serde_json::Value> {
 /// Every cookbook chapter in the browser: its panel run with the default parameters in the
 /// Web Worker, every checksummed output equal to the native run's (timings are never
 /// checksummed), the build-time outputs replaced and brought back by Reset; the GeoTIFFs of
-/// `chips-from-stac` read with Range requests answered 206. Then labels-for-chips: values out
-/// of range or of the wrong type shown under their field with the native message and nothing
-/// run, a recipe error shown as natively, and a missing data file named by its URL.
+/// `chips-from-stac` and `stac-and-cogs` read with Range requests answered 206. Then
+/// labels-for-chips: values out of range or of the wrong type shown under their field with the
+/// native message and nothing run, a recipe error shown as natively, and a missing data file
+/// named by its URL.
 pub fn e2e(s: &Session, base: &str, book_dir: &Path, repo: &Path, scratch: &Path) -> Result<()> {
     let names = list(repo)?;
     if names.is_empty() {
@@ -223,7 +224,8 @@ pub fn e2e(s: &Session, base: &str, book_dir: &Path, repo: &Path, scratch: &Path
         println!(
             "  ok: {name}: {same} checksummed outputs equal native ({timings} timing outputs not compared)"
         );
-        if name == "chips-from-stac" {
+        // The COG readers: their tiles must come as HTTP range requests (206), not whole files.
+        if ["chips-from-stac", "stac-and-cogs"].contains(&name.as_str()) {
             let f = s.eval(&format!(
                 "return document.getElementById('{root}').geochipFetch ?? null;"
             ))?;
@@ -307,7 +309,12 @@ mod tests {
             .expect("repo")
             .to_path_buf();
         let names = list(&repo).expect("list");
-        for n in ["chips-from-stac", "chunking-matters", "labels-for-chips"] {
+        for n in [
+            "chips-from-stac",
+            "chunking-matters",
+            "labels-for-chips",
+            "stac-and-cogs",
+        ] {
             assert!(names.iter().any(|x| x == n), "{n} missing from {names:?}");
         }
         let out = std::env::temp_dir().join(format!("xtask-cookbooks-{}", std::process::id()));

@@ -407,6 +407,37 @@ impl Level {
         self.layout.compression
     }
 
+    /// `(across, down)`: how many tiles (or strips, `across` = 1) cover the level.
+    ///
+    /// ```no_run
+    /// # let src = geochip::cog::MemorySource::new("a.tif", std::fs::read("a.tif").unwrap());
+    /// let (across, down) = geochip::cog::Cog::open(&src).unwrap().levels()[0].chunk_grid();
+    /// ```
+    pub fn chunk_grid(&self) -> (usize, usize) {
+        (self.layout.across(), self.layout.down())
+    }
+
+    /// How many tiles (or strips) the level stores: `across × down`, times the bands for a
+    /// band-separate (planar) file.
+    ///
+    /// ```no_run
+    /// # let src = geochip::cog::MemorySource::new("a.tif", std::fs::read("a.tif").unwrap());
+    /// println!("{}", geochip::cog::Cog::open(&src).unwrap().levels()[0].chunk_count());
+    /// ```
+    pub fn chunk_count(&self) -> usize {
+        self.layout.offsets.len()
+    }
+
+    /// The stored (compressed) bytes of all the level's tiles, from the header's byte counts.
+    ///
+    /// ```no_run
+    /// # let src = geochip::cog::MemorySource::new("a.tif", std::fs::read("a.tif").unwrap());
+    /// println!("{} bytes", geochip::cog::Cog::open(&src).unwrap().levels()[0].stored_bytes());
+    /// ```
+    pub fn stored_bytes(&self) -> u64 {
+        self.layout.counts.iter().sum()
+    }
+
     /// The full window of this level.
     ///
     /// ```no_run

@@ -36,7 +36,10 @@
 //! shapes at a resolution), `rasterize` (burn or exact coverage), `slice` (aligned chips of
 //! several arrays), `stac` (STAC items), `stack` (items into a `(time, band, y, x)` cube with
 //! [`crate::stack::load`], assets read as COGs through the [`FileSource`]), `raster` (a
-//! GeoTIFF/COG whole), `stats` (a table), `checksum` (a table of SHA-256), `plot` (a
+//! GeoTIFF/COG whole), `assets` (the items' assets and their metadata, a table), `cog_layout`
+//! (one asset's COG levels and tiles) and `read_plan` (range requests and bytes a window read
+//! needs at each level, counted at the byte source), `stats` (a table), `checksum` (a table of
+//! SHA-256), `plot` (a
 //! [`PlotSpec`] rendered by the caller's renderer), and with feature `zarr`: `write` (a Zarr
 //! store whose keys become outputs), `read_zarr` (an array or a window of it from a Zarr
 //! store among the recipe's files, read by range) and `time_reads` (chunk shapes against the same seeded
@@ -73,6 +76,7 @@
 //! assert_eq!(err.to_string(), "demo.toml:18: steps[1].width: unknown parameter `m` (known: n)");
 //! ```
 
+mod cog_steps;
 mod parse;
 mod plot;
 mod run;

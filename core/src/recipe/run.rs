@@ -454,6 +454,16 @@ impl<'a> Runtime<'a> {
                 Ok(Value::Plot(spec, svg))
             }
             StepOp::Stack => self.stack(cx),
+            StepOp::Assets => {
+                let (_, v) = cx.one("items")?;
+                let Value::Items(items, _) = v else {
+                    return Err(cx.fail("items: not STAC items"));
+                };
+                super::cog_steps::assets_table(items)
+                    .map(Value::Table)
+                    .map_err(|e| cx.fail(e))
+            }
+            StepOp::CogLayout | StepOp::ReadPlan => self.cog_step(cx),
             StepOp::Raster => {
                 let path = cx.path("path")?;
                 let source = self
@@ -569,6 +579,34 @@ impl<'a> Runtime<'a> {
         let cube = crate::stack::load(items, &params, &opts, &mut reader, &mut |_, _| {})
             .map_err(|e| cx.fail(e))?;
         Ok(Value::Cube(Box::new(cube)))
+    }
+
+    /// `cog_layout` and `read_plan`: one asset of the items (by `item` id and `asset` key,
+    /// the first of each by default) opened as a COG through the [`FileSource`], every range
+    /// request counted.
+    fn cog_step(&self, cx: &StepCx<'_>) -> Result<Value, RunError> {
+        use super::cog_steps as cs;
+        let (_, v) = cx.one("items")?;
+        let Value::Items(items, dir) = v else {
+            return Err(cx.fail("items: not STAC items"));
+        };
+        let (item, asset) = (cx.string("item")?, cx.string("asset")?);
+        let (_, _, href) =
+            cs::pick(items, item.as_deref(), asset.as_deref()).map_err(|e| cx.fail(e))?;
+        let source = open_asset(self.files, dir, &href).map_err(|e| cx.fail(e))?;
+        let (cog, header) = cs::open_counted(&*source).map_err(|e| cx.fail(e))?;
+        if cx.step.op == StepOp::CogLayout {
+            return Ok(Value::Table(cs::layout_table(&cog)));
+        }
+        let window = (
+            cx.usize("col", 0)?,
+            cx.usize("row", 0)?,
+            cx.usize("size", 1)?,
+        );
+        let gap = cx.usize("merge_gap", crate::cog::DEFAULT_MERGE_GAP as usize)? as u64;
+        cs::read_plan_table(&*source, cog, header, window, gap)
+            .map(Value::Table)
+            .map_err(|e| cx.fail(e))
     }
 
     fn shapes(&self, cx: &StepCx<'_>) -> Result<Value, RunError> {

@@ -51,11 +51,21 @@ pub enum StepOp {
     /// The objects of the store a `write` step made, as a table (feature `zarr`): key, kind
     /// (metadata, chunk or shard), bytes, and the chunks each holds.
     Inventory,
+    /// The assets of STAC items as a table: href, media type, roles, bands, data type,
+    /// nodata, CRS, shape and pixel size (from the projection, raster and eo extensions).
+    Assets,
+    /// One asset's COG layout as a table: per level (full resolution, then each overview) its
+    /// shape, pixel size, tile size and count, compression and stored bytes.
+    CogLayout,
+    /// What reading a window of one asset's COG costs: range requests and bytes for the
+    /// header, the window at full resolution, the same area from each overview, and the whole
+    /// file (exact counts, taken at the byte source).
+    ReadPlan,
 }
 
 impl StepOp {
     /// Every op, in the order above.
-    pub const ALL: [StepOp; 15] = [
+    pub const ALL: [StepOp; 18] = [
         StepOp::Shapes,
         StepOp::Grid,
         StepOp::Rasterize,
@@ -71,6 +81,9 @@ impl StepOp {
         StepOp::ReadZarr,
         StepOp::Read,
         StepOp::Inventory,
+        StepOp::Assets,
+        StepOp::CogLayout,
+        StepOp::ReadPlan,
     ];
 
     /// The name used in recipes.
@@ -91,6 +104,9 @@ impl StepOp {
             StepOp::ReadZarr => "read_zarr",
             StepOp::Read => "read",
             StepOp::Inventory => "inventory",
+            StepOp::Assets => "assets",
+            StepOp::CogLayout => "cog_layout",
+            StepOp::ReadPlan => "read_plan",
         }
     }
 
@@ -130,7 +146,12 @@ impl StepOp {
             StepOp::ReadZarr => Kind::Array,
             StepOp::Slice => Kind::Chips,
             StepOp::Stac => Kind::Items,
-            StepOp::Stats | StepOp::Checksum | StepOp::Inventory => Kind::Table,
+            StepOp::Stats
+            | StepOp::Checksum
+            | StepOp::Inventory
+            | StepOp::Assets
+            | StepOp::CogLayout
+            | StepOp::ReadPlan => Kind::Table,
             StepOp::Write => Kind::Files,
             StepOp::Plot => Kind::Plot,
         }
@@ -153,6 +174,9 @@ impl StepOp {
             StepOp::ReadZarr => READ_ZARR,
             StepOp::Read => READ,
             StepOp::Inventory => INVENTORY,
+            StepOp::Assets => ASSETS,
+            StepOp::CogLayout => COG_LAYOUT,
+            StepOp::ReadPlan => READ_PLAN,
         }
     }
 }
@@ -335,6 +359,25 @@ const READ_ZARR: &[Field] = &[
     f("path", FieldTy::Path, true),
     f("array", FieldTy::Str, true),
     f("window", FieldTy::Str, false),
+];
+const ASSETS: &[Field] = &[f("items", FieldTy::Input(&[Kind::Items]), true)];
+const COG_LAYOUT: &[Field] = &[
+    f("items", FieldTy::Input(&[Kind::Items]), true),
+    f("item", FieldTy::Str, false),
+    f("asset", FieldTy::Str, false),
+];
+const PIXEL: FieldTy = FieldTy::Int {
+    min: 0,
+    max: 1 << 30,
+};
+const READ_PLAN: &[Field] = &[
+    f("items", FieldTy::Input(&[Kind::Items]), true),
+    f("item", FieldTy::Str, false),
+    f("asset", FieldTy::Str, false),
+    f("col", PIXEL, true),
+    f("row", PIXEL, true),
+    f("size", SIZE, true),
+    f("merge_gap", PIXEL, false),
 ];
 const TIME_READS: &[Field] = &[
     f("input", FieldTy::Input(&[Kind::Array]), true),
