@@ -186,8 +186,10 @@ impl PixelTransformer {
     /// Transforms one scanline (all points at row position `y`) like GDAL's approximate
     /// transformer (`GDALApproxTransformInternal`): exact at both ends and the middle, linear
     /// in between when the middle point's error is within `max_error`, else split in two.
+    /// GDAL approximates a same-CRS (affine) mapping too, and the interpolated positions'
+    /// last bits decide integer rounding at exact halves, so it is approximated here as well.
     pub fn row(&self, xs: &[f64], y: f64, max_error: f64, out: &mut [Option<(f64, f64)>]) {
-        if self.is_linear() || max_error <= 0.0 {
+        if max_error <= 0.0 {
             for (o, &x) in out.iter_mut().zip(xs) {
                 *o = self.dst_to_src(x, y);
             }
@@ -632,9 +634,13 @@ fn warp_kernel(
                 match resampling {
                     Resampling::Nearest => Some(v),
                     _ if four => Some(bilinear4_no_masks(img, px - xoff, py - yoff)),
-                    // GWKResampleNoMasksT sums in SSE2 blocks of four; this is the same
-                    // filter summed in order.
-                    _ => kernel.resample(src, px - xoff, py - yoff),
+                    _ => Some(resample_no_masks(
+                        img,
+                        px - xoff,
+                        py - yoff,
+                        sw.scale,
+                        (kernel.x.1, kernel.y.1),
+                    )),
                 }
             } else {
                 if !ok {
@@ -691,6 +697,145 @@ fn bilinear4_no_masks(src: &SourceImage<'_>, x: f64, y: f64) -> f64 {
     } else {
         acc / div
     }
+}
+
+/// GDAL's bilinear weight (`GWKBilinear`).
+fn tri(x: f64) -> f64 {
+    let a = x.abs();
+    if a <= 1.0 { 1.0 - a } else { 0.0 }
+}
+
+/// `GWKBilinear4Values`: four weights in place, and their sum in GDAL's order.
+fn tri4(w: &mut [f64; 4]) -> f64 {
+    for v in w.iter_mut() {
+        *v = tri(*v);
+    }
+    w[0] + w[1] + w[2] + w[3]
+}
+
+/// `GWKResampleNoMasks_SSE2_T` (x86-64 GDAL without AVX, which the PyPI wheels run) for the
+/// bilinear filter when downsampling without masks: weights for offsets `1 - radius ..=
+/// radius` (clipped to the window), built four at a time by repeated addition of the scale;
+/// rows summed in blocks of four columns as two-lane SSE2 registers (lanes `0+2` and `1+3`
+/// added, then the two), four rows at a time; the sum divided by the product of the
+/// horizontal and vertical weight sums. Written out operation for operation because the last
+/// bit decides integer rounding at exact halves.
+fn resample_no_masks(
+    src: &SourceImage<'_>,
+    x: f64,
+    y: f64,
+    scale: (f64, f64),
+    radius: (i64, i64),
+) -> f64 {
+    let (nsx, nsy) = (src.window.width as i64, src.window.height as i64);
+    let isx = (x - 0.5).floor() as i64;
+    let isy = (y - 0.5).floor() as i64;
+    let (nxr, nyr) = radius;
+    if isx >= nsx || isy >= nsy || nxr > nsx || nyr > nsy {
+        return bilinear4_no_masks(src, x, y);
+    }
+    let p = |c: i64, r: i64| src.values[(r * nsx + c) as usize];
+    let dx = x - 0.5 - isx as f64;
+    let dy = y - 0.5 - isy as f64;
+    let (xs, ys) = (scale.0.min(1.0), scale.1.min(1.0));
+    let mut i_min = 1 - nxr;
+    if isx + i_min < 0 {
+        i_min = -isx;
+    }
+    let mut i_max = nxr;
+    if isx + i_max >= nsx - 1 {
+        i_max = nsx - 1 - isx;
+    }
+    let mut wh = 0.0;
+    let mut wts: Vec<f64> = Vec::with_capacity((i_max - i_min + 4).max(0) as usize);
+    let mut i = i_min;
+    while i + 2 < i_max {
+        let w0 = (i as f64 - dx) * xs;
+        let w1 = w0 + xs;
+        let w2 = w1 + xs;
+        let mut w = [w0, w1, w2, w2 + xs];
+        wh += tri4(&mut w);
+        wts.extend_from_slice(&w);
+        i += 4;
+    }
+    while i <= i_max {
+        let w = tri((i as f64 - dx) * xs);
+        wts.push(w);
+        wh += w;
+        i += 1;
+    }
+    // (low + high).GetHorizSum() of an XMMReg4Double [l0, l1, h0, h1].
+    let hsum = |a: [f64; 4]| (a[0] + a[2]) + (a[1] + a[3]);
+    let row_sum = |r: i64| {
+        let mut a = [0.0; 4];
+        let (mut i, mut c) = (i_min, 0usize);
+        while i + 2 < i_max {
+            for (lane, acc) in a.iter_mut().enumerate() {
+                *acc += p(isx + i + lane as i64, r) * wts[c + lane];
+            }
+            i += 4;
+            c += 4;
+        }
+        (a, i, c)
+    };
+    let mut j = 1 - nyr;
+    if isy + j < 0 {
+        j = -isy;
+    }
+    let mut j_max = nyr;
+    if isy + j_max >= nsy - 1 {
+        j_max = nsy - 1 - isy;
+    }
+    let (mut acc, mut wv) = (0.0, 0.0);
+    while j + 2 < j_max {
+        let mut locals = [0.0; 4];
+        for (k, local) in locals.iter_mut().enumerate() {
+            let r = isy + j + k as i64;
+            let (mut a, i, c) = row_sum(r);
+            if i < i_max {
+                // AddToLow: the two remaining columns go to the low lanes.
+                a[0] += p(isx + i, r) * wts[c];
+                a[1] += p(isx + i + 1, r) * wts[c + 1];
+                *local = hsum(a);
+                if i + 2 == i_max {
+                    *local += p(isx + i + 2, r) * wts[c + 2];
+                }
+            } else {
+                *local = hsum(a);
+                if i == i_max {
+                    *local += p(isx + i, r) * wts[c];
+                }
+            }
+        }
+        let w0 = (j as f64 - dy) * ys;
+        let w1 = w0 + ys;
+        let w2 = w1 + ys;
+        let mut w = [w0, w1, w2, w2 + ys];
+        wv += tri4(&mut w);
+        for (wk, local) in w.iter().zip(locals) {
+            acc += wk * local;
+        }
+        j += 4;
+    }
+    while j <= j_max {
+        let r = isy + j;
+        let (a, mut i, mut c) = row_sum(r);
+        let mut local = hsum(a);
+        if i < i_max {
+            local += p(isx + i, r) * wts[c];
+            local += p(isx + i + 1, r) * wts[c + 1];
+            i += 2;
+            c += 2;
+        }
+        if i == i_max {
+            local += p(isx + i, r) * wts[c];
+        }
+        let w = tri((j as f64 - dy) * ys);
+        acc += w * local;
+        wv += w;
+        j += 1;
+    }
+    acc / (wh * wv)
 }
 
 /// `GWKBilinearResample4Sample` with a validity mask: every valid pixel has density 1, so the
