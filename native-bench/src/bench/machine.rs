@@ -23,6 +23,10 @@ pub struct Machine {
     pub gpu: GpuInfo,
     /// `true`, `compatibility`, or `none` (no GDS / feature not built).
     pub gds_mode: String,
+    /// The load average when the run started (1, 5 and 15 minutes, `/proc/loadavg`): on a
+    /// shared machine, how busy it was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load_average: Option<[f64; 3]>,
 }
 
 /// The GPU as the driver reports it.
@@ -148,7 +152,19 @@ pub fn detect(gpu: GpuInfo, gds_mode: String) -> Machine {
         arch: std::env::consts::ARCH.into(),
         gpu,
         gds_mode,
+        load_average: load_average(),
     }
+}
+
+/// `/proc/loadavg`'s first three fields.
+fn load_average() -> Option<[f64; 3]> {
+    let text = read("/proc/loadavg")?;
+    let v: Vec<f64> = text
+        .split_whitespace()
+        .take(3)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    v.try_into().ok()
 }
 
 /// The git commit of the working directory (`git rev-parse HEAD`, `+dirty` when there are

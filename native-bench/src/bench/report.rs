@@ -210,7 +210,21 @@ fn describe_run(run: &Value) -> String {
         str_of(&m, "os"),
         str_of(&m, "arch"),
         gpu_text
-    )
+    ) + &load_text(&m)
+}
+
+/// ` Load average at the start: 1.2, 0.9, 0.7 (1, 5, 15 min).` when the run recorded one.
+fn load_text(m: &Value) -> String {
+    match m.get("load_average").and_then(Value::as_array) {
+        Some(l) if l.len() == 3 => format!(
+            " Load average at the start: {} (1, 5, 15 min).",
+            l.iter()
+                .map(|v| format!("{:.2}", v.as_f64().unwrap_or(f64::NAN)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        _ => String::new(),
+    }
 }
 
 /// `YYYY-MM-DD HH:MM` from Unix seconds (Howard Hinnant's days-to-civil algorithm; written

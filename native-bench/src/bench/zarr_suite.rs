@@ -7,7 +7,9 @@
 //! array opened once and kept (`ZarrArray::read_window`, the one-chunk fast path; sharded
 //! arrays through the cached shard index), and the same through the core's
 //! `ByteSourceStore` over the files (the store the browser uses over HTTP), beside a plain
-//! read of the chunk's own file. The per-read latency is in each result's params.
+//! read of the chunk's own file. The per-read latency is in each result's params, as wall
+//! time and as process CPU time (`CLOCK_PROCESS_CPUTIME_ID`: on a shared machine the wall
+//! time includes waiting for a CPU, the CPU time does not).
 //!
 //! The files live in a fresh directory under the system temp directory (page cache warm after
 //! the untimed first pass: software-path numbers, not disk numbers) and are deleted at the end.
@@ -87,14 +89,56 @@ fn chunks(grid: u64) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// Times `f` over every chunk of `list` per sample; the first error stops the suite.
+/// CPU time of this process (all threads), in seconds: `clock_gettime`'s
+/// `CLOCK_PROCESS_CPUTIME_ID`. On a shared machine the wall time of a case includes waiting
+/// for a CPU; this does not. `None` where the clock is unavailable.
+#[allow(unsafe_code)] // one libc call: std has no process CPU clock
+fn cpu_seconds() -> Option<f64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec into the pointer it is given, which points
+    // at a live local; the return value says whether it did.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &raw mut ts) };
+    (rc == 0).then_some(ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9)
+}
+
+/// Like [`Ctx::time`] (one untimed warm-up, then `repeats` samples), with each sample's CPU
+/// time beside its wall time.
+fn time_cpu(ctx: &Ctx, mut f: impl FnMut()) -> (Vec<f64>, Vec<f64>) {
+    f();
+    let (mut wall, mut cpu) = (Vec::new(), Vec::new());
+    for _ in 0..ctx.repeats {
+        let c0 = cpu_seconds();
+        let t0 = std::time::Instant::now();
+        f();
+        wall.push(t0.elapsed().as_secs_f64());
+        if let (Some(a), Some(b)) = (c0, cpu_seconds()) {
+            cpu.push(b - a);
+        }
+    }
+    (wall, cpu)
+}
+
+/// The best CPU seconds, or null.
+fn best_cpu(cpu: &[f64]) -> Value {
+    if cpu.is_empty() {
+        Value::Null
+    } else {
+        best(cpu).into()
+    }
+}
+
+/// Times `f` over every chunk of `list` per sample (wall and CPU seconds); the first error
+/// stops the suite.
 fn time_chunks(
     ctx: &Ctx,
     list: &[(usize, usize)],
     mut f: impl FnMut(usize, usize) -> Result<()>,
-) -> Result<Vec<f64>> {
+) -> Result<(Vec<f64>, Vec<f64>)> {
     let mut err = None;
-    let samples = ctx.time(|| {
+    let samples = time_cpu(ctx, || {
         for &(i, j) in list {
             if err.is_none()
                 && let Err(e) = f(i, j)
@@ -124,12 +168,12 @@ pub fn zarr(ctx: &Ctx) -> Result<Vec<Outcome>> {
     let bytes = a.data().to_le_bytes();
     let nbytes = bytes.len() as u64;
     let raw = dir.join("plain.bin");
-    let plain_write = ctx.time(|| {
+    let (plain_write, plain_write_cpu) = time_cpu(ctx, || {
         if let Err(e) = std::fs::write(&raw, black_box(&bytes)) {
             eprintln!("plain write: {e}");
         }
     });
-    let plain_read = ctx.time(|| {
+    let (plain_read, plain_read_cpu) = time_cpu(ctx, || {
         black_box(std::fs::read(&raw).ok());
     });
     let layouts = [
@@ -161,7 +205,7 @@ pub fn zarr(ctx: &Ctx) -> Result<Vec<Outcome>> {
             ..WriteOptions::default()
         };
         let mut err = None;
-        let write = ctx.time(|| {
+        let (write, write_cpu) = time_cpu(ctx, || {
             let _ = std::fs::remove_dir_all(&path);
             let r = fs_store(&path).and_then(|s| Ok(s.write_array("/a", &a, &opts)?));
             if let Err(e) = r {
@@ -175,7 +219,7 @@ pub fn zarr(ctx: &Ctx) -> Result<Vec<Outcome>> {
         let s = fs_store(&path)?;
         let mut err = None;
         let mut check = None;
-        let read = ctx.time(|| match s.open_array("/a").and_then(|z| z.read()) {
+        let (read, read_cpu) = time_cpu(ctx, || match s.open_array("/a").and_then(|z| z.read()) {
             Ok(back) => {
                 check.get_or_insert_with(|| back == a);
                 black_box(back);
@@ -191,6 +235,8 @@ pub fn zarr(ctx: &Ctx) -> Result<Vec<Outcome>> {
         let mut p = base(name, *comp, shards);
         p["stored_bytes"] = stored.into();
         p["mb_per_s"] = (nbytes as f64 / best(&write) / 1e6).into();
+        p["cpu_seconds"] = best_cpu(&write_cpu);
+        p["baseline_cpu_seconds"] = best_cpu(&plain_write_cpu);
         out.push(Outcome::Measured(Measurement::new(
             format!("Z1_f32_{n}x{n}_c{CHUNK}/{name}/write"),
             p.clone(),
@@ -200,6 +246,8 @@ pub fn zarr(ctx: &Ctx) -> Result<Vec<Outcome>> {
             &plain_write,
         )));
         p["mb_per_s"] = (nbytes as f64 / best(&read) / 1e6).into();
+        p["cpu_seconds"] = best_cpu(&read_cpu);
+        p["baseline_cpu_seconds"] = best_cpu(&plain_read_cpu);
         let mut m = Measurement::new(
             format!("Z1_f32_{n}x{n}_c{CHUNK}/{name}/read"),
             p,
@@ -219,7 +267,7 @@ pub fn zarr(ctx: &Ctx) -> Result<Vec<Outcome>> {
     let chunk_bytes = (CHUNK * CHUNK * 4) as u64;
     let total = chunk_bytes * READS as u64;
     let unc = dir.join("uncompressed.zarr");
-    let plain_chunk = time_chunks(ctx, &list, |i, j| {
+    let (plain_chunk, plain_chunk_cpu) = time_chunks(ctx, &list, |i, j| {
         black_box(std::fs::read(unc.join(format!("a/c/{i}/{j}")))?);
         Ok(())
     })?;
@@ -228,13 +276,22 @@ pub fn zarr(ctx: &Ctx) -> Result<Vec<Outcome>> {
         |name: &str,
          how: &str,
          about: &str,
-         samples: Vec<f64>,
+         (samples, cpu): (Vec<f64>, Vec<f64>),
          layout: &(&str, Compression, Option<Vec<usize>>)| {
             let mut p = base(layout.0, layout.1, &layout.2);
+            let per = |v: &[f64]| -> Value {
+                if v.is_empty() {
+                    Value::Null
+                } else {
+                    (best(v) * 1e3 / READS as f64).into()
+                }
+            };
             p["reads_per_sample"] = READS.into();
             p["read"] = about.into();
-            p["ms_per_read"] = (best(&samples) * 1e3 / READS as f64).into();
-            p["plain_ms_per_read"] = (best(&plain_chunk) * 1e3 / READS as f64).into();
+            p["ms_per_read"] = per(&samples);
+            p["plain_ms_per_read"] = per(&plain_chunk);
+            p["cpu_ms_per_read"] = per(&cpu);
+            p["plain_cpu_ms_per_read"] = per(&plain_chunk_cpu);
             out.push(Outcome::Measured(Measurement::new(
                 format!("Z1_f32_{n}x{n}_c{CHUNK}/{name}/chunk_{how}"),
                 p,
