@@ -795,29 +795,35 @@ impl Rasterizer {
             {
                 continue;
             }
-            spans.clear();
-            let mut sink = Sink {
-                region,
-                spans: &mut spans,
-            };
-            scan::emit(p, self.opts.all_touched, &mut sink, &mut scratch);
-            if spans.is_empty() {
-                continue;
-            }
-            let index = |row: i64, col: i64| {
-                (row - region.r0) as usize * width + (col - region.c0) as usize
-            };
             match self.opts.merge {
                 MergeAlg::Replace => {
-                    let v = T::from_burn(p.value);
-                    for &(row, a, b) in spans.iter() {
-                        band[index(row, a)..=index(row, b)].fill(v);
-                    }
+                    // Spans are burned as they come: nothing to dedup.
+                    let mut out = Burn {
+                        band: &mut *band,
+                        value: T::from_burn(p.value),
+                        width,
+                        r0: region.r0,
+                        c0: region.c0,
+                    };
+                    let mut sink = Sink {
+                        region,
+                        out: &mut out,
+                    };
+                    scan::emit(p, self.opts.all_touched, &mut sink, &mut scratch);
                 }
                 MergeAlg::Add => {
+                    spans.clear();
+                    let mut sink = Sink {
+                        region,
+                        out: &mut spans,
+                    };
+                    scan::emit(p, self.opts.all_touched, &mut sink, &mut scratch);
                     if !matches!(p.kind, Kind::Points(_)) {
                         merge_spans(&mut spans);
                     }
+                    let index = |row: i64, col: i64| {
+                        (row - region.r0) as usize * width + (col - region.c0) as usize
+                    };
                     for &(row, a, b) in spans.iter() {
                         for px in &mut band[index(row, a)..=index(row, b)] {
                             *px = px.add_burn(p.value);
@@ -939,7 +945,7 @@ impl Rasterizer {
             spans.clear();
             let mut sink = Sink {
                 region,
-                spans: &mut spans,
+                out: &mut spans,
             };
             scan::emit(p, self.opts.all_touched, &mut sink, &mut scratch);
             merge_spans(&mut spans);
@@ -1097,6 +1103,24 @@ fn region_of(grid: &Grid, window: Window, r0: usize, r1: usize) -> Region {
         c1: window.col_end() as i64,
         width: grid.width as i64,
         height: grid.height as i64,
+    }
+}
+
+/// Replace-mode output: spans written straight into a band of the output.
+struct Burn<'a, T> {
+    band: &'a mut [T],
+    value: T,
+    width: usize,
+    r0: i64,
+    c0: i64,
+}
+
+impl<T: Pixel> scan::SpanOut for Burn<'_, T> {
+    #[inline]
+    fn put(&mut self, row: i64, a: i64, b: i64) {
+        let base = (row - self.r0) as usize * self.width;
+        let (a, b) = ((a - self.c0) as usize, (b - self.c0) as usize);
+        self.band[base + a..=base + b].fill(self.value);
     }
 }
 
