@@ -459,11 +459,13 @@ pub fn write_cog(path: &Path, data: &[u16], spec: &CogSpec) -> Result<()> {
                     1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, spec.epsg,
                 ]),
             ));
-            if let Some(nd) = spec.nodata {
-                let mut s = nd.to_string().into_bytes();
-                s.push(0);
-                v.push(Entry(42113, ASCII, s.len() as u32, s));
-            }
+        }
+        // GDAL_NODATA on every IFD, overviews too, as GDAL's COG driver writes it (GDAL reads
+        // nodata per IFD: an overview without the tag has none for odc-stac's overview reads).
+        if let Some(nd) = spec.nodata {
+            let mut s = nd.to_string().into_bytes();
+            s.push(0);
+            v.push(Entry(42113, ASCII, s.len() as u32, s));
         }
         ifds.push(v);
     }
@@ -568,6 +570,8 @@ mod tests {
             assert_eq!(cog.levels().len(), 3);
             assert_eq!(cog.levels()[1].grid().shape(), (256, 256));
             assert_eq!(cog.nodata(), Some(0.0));
+            assert_eq!(cog.level_nodata(1), Some(0.0));
+            assert_eq!(cog.level_nodata(2), Some(0.0));
             let t = feats[i]["assets"][BANDS[b]]["proj:transform"].clone();
             assert_eq!(json!(cog.grid().transform.to_affine()), t);
             let a = cog
