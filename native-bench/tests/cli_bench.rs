@@ -267,3 +267,73 @@ fn mpi_two_ranks_aggregate_one_result() {
     assert!(r["checked"].is_string());
     assert_eq!(r["samples"].as_array().map(Vec::len), Some(2));
 }
+
+#[test]
+fn zarr_suite_measures_every_layout_with_baselines_and_cleans_up() {
+    let scratch_dirs = || {
+        std::fs::read_dir(std::env::temp_dir())
+            .expect("temp dir")
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("geochip-bench-zarr-")
+            })
+            .count()
+    };
+    let before = scratch_dirs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = geochip(&[
+        "bench",
+        "zarr",
+        "--quick",
+        "--repeats",
+        "1",
+        "--out",
+        dir.path().to_str().expect("utf-8"),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let recs = records(&dir.path().join("geochip-bench.jsonl"));
+    let run = &recs[1];
+    assert_eq!(run["kind"], "run");
+    let results: Vec<&Value> = recs.iter().filter(|r| r["kind"] == "result").collect();
+    // 3 layouts × (write, read) + 3 layouts × 3 single-chunk paths.
+    assert_eq!(results.len(), 15, "{recs:?}");
+    for layout in ["uncompressed", "zstd-1", "sharded"] {
+        for case in [
+            "write",
+            "read",
+            "chunk_open_per_read",
+            "chunk_reused_array",
+            "chunk_byte_source_store",
+        ] {
+            let name = format!("Z1_f32_2048x2048_c512/{layout}/{case}");
+            let r = results
+                .iter()
+                .find(|r| r["case"] == name.as_str())
+                .unwrap_or_else(|| panic!("no {name}"));
+            assert!(r["ratio"].as_f64().unwrap_or(0.0) > 0.0, "{r}");
+            let base = r["baseline"]["name"].as_str().unwrap_or("");
+            if case.starts_with("chunk") {
+                assert_eq!(base, "plain_read_chunk_file");
+                assert!(
+                    r["params"]["ms_per_read"].as_f64().unwrap_or(0.0) > 0.0,
+                    "{r}"
+                );
+                assert!(r["params"]["cpu_ms_per_read"].is_number(), "{r}");
+            } else {
+                assert_eq!(base, format!("plain_{case}"));
+            }
+        }
+    }
+    let read = results
+        .iter()
+        .find(|r| r["case"] == "Z1_f32_2048x2048_c512/sharded/read")
+        .expect("sharded read");
+    assert_eq!(read["checked"], "values equal the array written");
+    // The scratch stores are gone.
+    assert!(
+        scratch_dirs() <= before,
+        "a geochip-bench-zarr-* directory was left behind"
+    );
+}
