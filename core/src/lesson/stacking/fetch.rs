@@ -7,16 +7,17 @@ use crate::cog::{ByteRange, ByteSource, Cog, HeaderReader, HeaderStep};
 use crate::grid::{Grid, Window};
 use crate::stac::Item;
 use crate::stack::{
-    AssetError, AssetRaster, AssetReader, GridParams, LoadOptions, StackMode, load, output_grid,
-    resolve_band,
+    AssetError, AssetRaster, AssetReader, CogReader, GridParams, LoadOptions, StackMode, load,
+    output_grid, resolve_band,
 };
 
 use super::{LessonError, StackLessonAnswer, StackLessonInput, parse_catalog, parse_input};
 use super::{render, values_f64};
 
 /// An [`AssetReader`] over [`ByteSource`]s: `opener` turns an asset's href (as written in the
-/// item) into a source; each file's COG header is parsed once and windows are read with
-/// [`Cog::read_window`].
+/// item) into a source. The reading is [`CogReader`]'s (each file's COG header parsed once,
+/// its levels as overviews, windows with [`Cog::read_window`]); this only adapts the opener,
+/// which the lesson gives by href alone.
 ///
 /// ```
 /// use geochip::cog::{ByteSource, MemorySource};
@@ -26,19 +27,7 @@ use super::{render, values_f64};
 /// });
 /// # let _ = &mut reader;
 /// ```
-pub struct SourceReader<'f> {
-    opener: Box<Opener<'f>>,
-    opened: HashMap<String, Result<Opened, AssetError>>,
-}
-
-/// Turns an href into a byte source.
-type Opener<'f> = dyn FnMut(&str) -> Result<Box<dyn ByteSource>, AssetError> + 'f;
-
-struct Opened {
-    source: Box<dyn ByteSource>,
-    cog: Cog,
-    overviews: Vec<Grid>,
-}
+pub struct SourceReader<'f>(CogReader<'f>);
 
 impl<'f> SourceReader<'f> {
     /// A reader opening hrefs with `opener`.
@@ -48,48 +37,21 @@ impl<'f> SourceReader<'f> {
     ///     Err(geochip::stack::AssetError::not_found(format!("{href}: no such file")))
     /// });
     /// ```
-    pub fn new(opener: impl FnMut(&str) -> Result<Box<dyn ByteSource>, AssetError> + 'f) -> Self {
-        Self {
-            opener: Box::new(opener),
-            opened: HashMap::new(),
-        }
+    pub fn new(
+        mut opener: impl FnMut(&str) -> Result<Box<dyn ByteSource>, AssetError> + 'f,
+    ) -> Self {
+        Self(CogReader::new(move |_item: &Item, href: &str| opener(href)))
     }
 }
 
-struct SourceRaster<'a> {
-    opened: &'a Opened,
-}
-
-impl AssetRaster for SourceRaster<'_> {
-    fn grid(&self) -> &Grid {
-        self.opened.cog.grid()
-    }
-    fn overviews(&self) -> Vec<Grid> {
-        self.opened.overviews.clone()
-    }
-    fn dtype(&self) -> crate::DType {
-        self.opened.cog.dtype()
-    }
-    fn nodata(&self) -> Option<f64> {
-        self.opened.cog.nodata()
-    }
-    fn level_nodata(&self, level: usize) -> Option<f64> {
-        self.opened.cog.level_nodata(level)
-    }
-    fn band_count(&self) -> usize {
-        self.opened.cog.bands()
-    }
-    fn read_window(
+impl AssetReader for SourceReader<'_> {
+    fn open(
         &mut self,
-        level: usize,
-        band: usize,
-        window: Window,
-    ) -> Result<Vec<f64>, AssetError> {
-        let o = self.opened;
-        o.cog
-            .read_window(&*o.source, level, window, Some(&[band]))
-            .map(|a| values_f64(&a))
-            .map_err(|e| AssetError::corrupt(e.to_string()))
+        item: &Item,
+        asset_key: &str,
+        href: &str,
+    ) -> Result<Box<dyn AssetRaster + '_>, AssetError> {
+        self.0.open(item, asset_key, href)
     }
 }
 
@@ -99,33 +61,6 @@ fn overviews(cog: &Cog) -> Vec<Grid> {
         .skip(1)
         .map(|l| l.grid().clone())
         .collect()
-}
-
-impl AssetReader for SourceReader<'_> {
-    fn open(
-        &mut self,
-        _item: &Item,
-        _asset_key: &str,
-        href: &str,
-    ) -> Result<Box<dyn AssetRaster + '_>, AssetError> {
-        if !self.opened.contains_key(href) {
-            let opened = (self.opener)(href).and_then(|source| {
-                let cog = Cog::open(&*source).map_err(|e| AssetError::corrupt(e.to_string()))?;
-                let overviews = overviews(&cog);
-                Ok(Opened {
-                    source,
-                    cog,
-                    overviews,
-                })
-            });
-            self.opened.insert(href.to_owned(), opened);
-        }
-        match self.opened.get(href) {
-            Some(Ok(opened)) => Ok(Box::new(SourceRaster { opened })),
-            Some(Err(e)) => Err(e.clone()),
-            None => Err(AssetError::unreachable(format!("{href}: not opened"))),
-        }
-    }
 }
 
 /// The first request for a file: its first 16 KiB (GDAL's COG driver puts every IFD there;
