@@ -190,6 +190,17 @@ pub enum RasterizeError {
     /// A bad grid, transform (e.g. not invertible) or window.
     #[error(transparent)]
     Grid(#[from] GridError),
+    /// A self-intersecting polygon crossing itself too often for exact coverage to rebuild
+    /// its even-odd region (burning it is unaffected).
+    #[error(
+        "feature {feature}: the polygon crosses itself more than {limit} times; too complex for exact coverage"
+    )]
+    TooManyCrossings {
+        /// Feature index.
+        feature: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// A grid too large to allocate.
     #[error("grid of {width}x{height} pixels is too large to allocate")]
     TooLarge {
@@ -217,6 +228,7 @@ impl RasterizeError {
             | RasterizeError::EmptyGeometry { feature, .. }
             | RasterizeError::UnknownGeometryType { feature, .. }
             | RasterizeError::InvalidGeometry { feature, .. }
+            | RasterizeError::TooManyCrossings { feature, .. }
             | RasterizeError::MissingValue { feature, .. }
             | RasterizeError::BadValue { feature, .. }
             | RasterizeError::Wkt { feature, .. } => Some(*feature),
@@ -845,7 +857,9 @@ impl Rasterizer {
     /// shell is covered. Valid polygons (found by an O(n log n) sweep) are integrated as
     /// given; the others are first rebuilt as simple rings with `i_overlay` (crossing points
     /// recomputed in f64), so the coverage summed over pixels equals the even-odd area to
-    /// f64 rounding either way.
+    /// f64 rounding either way. A polygon crossing itself more than a million times is
+    /// refused with [`RasterizeError::TooManyCrossings`] naming its feature (found in
+    /// bounded time; rebuilding it would not be).
     ///
     /// ```
     /// # use geo_types::{polygon};
@@ -910,6 +924,12 @@ impl Rasterizer {
             match simple::resolve(&parts) {
                 simple::Resolved::AsGiven => parts.iter().for_each(|p| acc.add_polygon(p)),
                 simple::Resolved::Rings(rings) => acc.add_rings(&rings),
+                simple::Resolved::TooComplex => {
+                    return Err(RasterizeError::TooManyCrossings {
+                        feature: self.prims[i - 1].feature,
+                        limit: simple::MAX_CROSSINGS,
+                    });
+                }
             }
             acc.flush_into(&mut out);
         }

@@ -13,6 +13,8 @@ use crate::transform::GeoTransform;
 pub(crate) struct Prim {
     /// Position of its shape in the input (the parts of one shape are consecutive).
     pub shape: usize,
+    /// The feature index errors name.
+    pub feature: usize,
     /// Its burn value.
     pub value: BurnValue,
     /// What to burn.
@@ -338,9 +340,9 @@ fn prim(feature: usize, value: BurnValue, kind: Kind) -> Prim {
     // `as` saturates; one pixel of margin covers floor() and the all_touched tolerances.
     let lo = |v: f64| (v.floor() as i64).saturating_sub(1);
     let hi = |v: f64| (v.floor() as i64).saturating_add(1);
-    let _ = feature;
     Prim {
         shape: 0,
+        feature,
         value,
         kind,
         rows: (lo(y0), hi(y1)),

@@ -34,6 +34,8 @@ pub(crate) enum Resolved {
     AsGiven,
     /// Rebuilt simple rings (outer rings and holes oriented oppositely), each added as is.
     Rings(Vec<Vec<Pt>>),
+    /// Crossing itself too often to rebuild (more than [`MAX_CROSSINGS`]).
+    TooComplex,
 }
 
 /// Work allowed for the nesting tests (ring edges visited) before handing the feature to
@@ -54,7 +56,103 @@ pub(crate) fn resolve(parts: &[&[Vec<Pt>]]) -> Resolved {
     {
         return Resolved::AsGiven;
     }
+    if too_many_crossings(&rings) {
+        return Resolved::TooComplex;
+    }
     Resolved::Rings(rebuild(parts))
+}
+
+/// Most edge crossings a feature may have for its even-odd region to be rebuilt (beyond,
+/// the rebuilt rings alone would take gigabytes: a 10⁶-vertex zigzag crosses itself ~10⁸
+/// times).
+pub(crate) const MAX_CROSSINGS: usize = 1_000_000;
+
+/// Counts edge crossings on a grid of buckets, giving up (true) past [`MAX_CROSSINGS`], past
+/// 200 million pair tests, or when long edges would fill too many buckets: the count's own
+/// cost stays bounded.
+fn too_many_crossings(rings: &[Vec<Pt>]) -> bool {
+    let edges: Vec<(Pt, Pt)> = rings
+        .iter()
+        .flat_map(|r| (0..r.len()).map(move |i| (r[i], r[(i + 1) % r.len()])))
+        .collect();
+    if edges.len() < 64 {
+        return false;
+    }
+    let b = edges.iter().fold(
+        (
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ),
+        |b, (p, q)| {
+            (
+                b.0.min(p.0.min(q.0)),
+                b.1.min(p.1.min(q.1)),
+                b.2.max(p.0.max(q.0)),
+                b.3.max(p.1.max(q.1)),
+            )
+        },
+    );
+    // Coarse buckets (about 16 edges each on average): edges of spiky polygons are long
+    // compared with finer ones.
+    let g = (((edges.len() as f64).sqrt() / 4.0).ceil() as usize).clamp(1, 1024);
+    let (cw, ch) = ((b.2 - b.0) / g as f64, (b.3 - b.1) / g as f64);
+    let cell = |v: f64, lo: f64, size: f64| -> usize {
+        if size > 0.0 {
+            (((v - lo) / size) as usize).min(g - 1)
+        } else {
+            0
+        }
+    };
+    let mut buckets: Vec<Vec<u32>> = vec![Vec::new(); g * g];
+    let mut registered = 0usize;
+    for (i, (p, q)) in edges.iter().enumerate() {
+        let (x0, x1) = (cell(p.0.min(q.0), b.0, cw), cell(p.0.max(q.0), b.0, cw));
+        let (y0, y1) = (cell(p.1.min(q.1), b.1, ch), cell(p.1.max(q.1), b.1, ch));
+        registered += (x1 - x0 + 1) * (y1 - y0 + 1);
+        if registered > 32 * edges.len() + (1 << 21) {
+            return true;
+        }
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                buckets[y * g + x].push(i as u32);
+            }
+        }
+    }
+    let (mut tests, mut crossings) = (0usize, 0usize);
+    for (k, bucket) in buckets.iter().enumerate() {
+        let (bx, by) = (k % g, k / g);
+        for (i, &a) in bucket.iter().enumerate() {
+            let (p, q) = edges[a as usize];
+            for &c in &bucket[i + 1..] {
+                tests += 1;
+                if tests > 200_000_000 {
+                    return true;
+                }
+                let (r, s) = edges[c as usize];
+                let (d1, d2) = ((q.0 - p.0, q.1 - p.1), (s.0 - r.0, s.1 - r.1));
+                let den = d1.0 * d2.1 - d1.1 * d2.0;
+                if den == 0.0 {
+                    continue;
+                }
+                let t = ((r.0 - p.0) * d2.1 - (r.1 - p.1) * d2.0) / den;
+                let u = ((r.0 - p.0) * d1.1 - (r.1 - p.1) * d1.0) / den;
+                if !(0.0..=1.0).contains(&t) || !(0.0..=1.0).contains(&u) {
+                    continue;
+                }
+                // Count each crossing once: in the bucket holding the crossing point.
+                let (x, y) = (p.0 + t * d1.0, p.1 + t * d1.1);
+                if cell(x, b.0, cw) == bx && cell(y, b.1, ch) == by {
+                    crossings += 1;
+                    if crossings > MAX_CROSSINGS {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+    false
 }
 
 /// The ring's distinct vertices in order (consecutive duplicates and the closing point

@@ -887,3 +887,33 @@ fn coverage_sums_to_the_even_odd_area() {
     }
     assert!(self_intersecting > 20, "{self_intersecting}");
 }
+
+/// A polygon crossing itself ~10⁷ times is refused with a typed error naming the feature
+/// (rebuilding it would not end in reasonable time or memory), quickly; burning it works.
+#[test]
+fn coverage_refuses_polygons_crossing_themselves_too_often() {
+    let n = 200_000;
+    let mut s = 5u64;
+    let ring: Vec<(f64, f64)> = (0..n)
+        .map(|i| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let r = 100.0 + 150.0 * ((s >> 11) as f64 / (1u64 << 53) as f64);
+            let t =
+                i as f64 / n as f64 * std::f64::consts::TAU + if i % 2 == 0 { 0.01 } else { -0.01 };
+            (256.0 + r * t.cos(), 256.0 + r * t.sin())
+        })
+        .collect();
+    let mut shape = Shape::new(poly(&ring), 1);
+    shape.feature = Some(7);
+    let r = Rasterizer::new(&[shape], &grid(512, 512), &RasterizeOptions::default()).unwrap();
+    assert_eq!(
+        r.coverage_f64(),
+        Err(RasterizeError::TooManyCrossings {
+            feature: 7,
+            limit: simple::MAX_CROSSINGS
+        })
+    );
+    assert!(r.burn().unwrap().sum_f64() > 0.0);
+}
