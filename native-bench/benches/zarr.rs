@@ -115,6 +115,8 @@ fn median_of_5(mut f: impl FnMut()) -> f64 {
 }
 
 fn whole(c: &mut Criterion) {
+    // As the `geochip` binary does: no fresh mmap per chunk buffer after the large frees.
+    geochip_bench::tune_allocator();
     let n = side();
     let a = field(n);
     let bytes = a.data().to_le_bytes();

@@ -111,6 +111,7 @@ fn info(file: &Path, compact: bool) -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    geochip_bench::tune_allocator();
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Info { file, compact } => info(file, *compact),
