@@ -166,7 +166,8 @@ fn run_panel(s: &Session, root: &str) -> Result<serde_json::Value> {
 /// Every cookbook chapter in the browser: its panel run with the default parameters in the
 /// Web Worker, every checksummed output equal to the native run's (timings are never
 /// checksummed), the build-time outputs replaced and brought back by Reset; the GeoTIFFs of
-/// `chips-from-stac` and `stac-and-cogs` read with Range requests answered 206. Then
+/// `chips-from-stac`, `stac-and-cogs` and `cog-to-zarr` and the served Zarr store of
+/// `chunking-matters` read with Range requests answered 206. Then
 /// labels-for-chips: values out of range or of the wrong type shown under their field with the
 /// native message and nothing run, a recipe error shown as natively, and a missing data file
 /// named by its URL.
@@ -224,8 +225,16 @@ pub fn e2e(s: &Session, base: &str, book_dir: &Path, repo: &Path, scratch: &Path
         println!(
             "  ok: {name}: {same} checksummed outputs equal native ({timings} timing outputs not compared)"
         );
-        // The COG readers: their tiles must come as HTTP range requests (206), not whole files.
-        if ["chips-from-stac", "stac-and-cogs"].contains(&name.as_str()) {
+        // The COG readers and the served Zarr store: their tiles and chunks must come as HTTP
+        // range requests (206), not whole files.
+        if [
+            "chips-from-stac",
+            "stac-and-cogs",
+            "cog-to-zarr",
+            "chunking-matters",
+        ]
+        .contains(&name.as_str())
+        {
             let f = s.eval(&format!(
                 "return document.getElementById('{root}').geochipFetch ?? null;"
             ))?;
@@ -233,7 +242,7 @@ pub fn e2e(s: &Session, base: &str, book_dir: &Path, repo: &Path, scratch: &Path
                 bail!("{name}: no data request was answered 206 Partial Content: {f}");
             }
             println!(
-                "  ok: {name} read its GeoTIFFs with {} requests ({} answered 206, {} bytes)",
+                "  ok: {name} read its data with {} requests ({} answered 206, {} bytes)",
                 f["requests"], f["partial"], f["bytes"]
             );
         }
