@@ -65,6 +65,27 @@ fn zstd_tiles_read_like_rasterio_with_the_native_codec() {
     }
 }
 
+/// Answers one request (its header lines in `head`) for `bytes` with 206 and the single
+/// `Range` asked for (the whole file without one).
+fn answer(head: &str, bytes: &[u8], out: &mut impl Write) {
+    let mut range = None;
+    for line in head.lines() {
+        if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
+            let (a, b) = v.trim().split_once('-').unwrap();
+            range = Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()));
+        }
+    }
+    let (a, b) = range.unwrap_or((0, bytes.len() - 1));
+    let b = b.min(bytes.len() - 1);
+    let head = format!(
+        "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {a}-{b}/{}\r\nConnection: close\r\n\r\n",
+        b + 1 - a,
+        bytes.len()
+    );
+    let _ = out.write_all(head.as_bytes());
+    let _ = out.write_all(&bytes[a..=b]);
+}
+
 /// Serves `bytes` on a loopback port with single-range `Range` support; counts requests.
 fn serve(bytes: Vec<u8>) -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -75,27 +96,16 @@ fn serve(bytes: Vec<u8>) -> (String, Arc<AtomicUsize>) {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut range = None;
+            let mut head = String::new();
             loop {
                 let mut line = String::new();
                 if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
                     break;
                 }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
-                    let (a, b) = v.trim().split_once('-').unwrap();
-                    range = Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()));
-                }
+                head.push_str(&line);
             }
             counter.fetch_add(1, Ordering::SeqCst);
-            let (a, b) = range.unwrap_or((0, bytes.len() - 1));
-            let b = b.min(bytes.len() - 1);
-            let head = format!(
-                "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {a}-{b}/{}\r\nConnection: close\r\n\r\n",
-                b + 1 - a,
-                bytes.len()
-            );
-            let _ = stream.write_all(head.as_bytes());
-            let _ = stream.write_all(&bytes[a..=b]);
+            answer(&head, &bytes, &mut stream);
         }
     });
     (url, count)
@@ -239,7 +249,6 @@ fn serve_tls(bytes: Vec<u8>) -> (String, Arc<AtomicUsize>) {
             let Ok(tcp) = tcp else { continue };
             let conn = rustls::ServerConnection::new(config.clone()).unwrap();
             let mut tls = rustls::StreamOwned::new(conn, tcp);
-            let mut range = None;
             let mut head = Vec::new();
             let mut byte = [0u8; 1];
             // Byte by byte up to the blank line: a client refusing the certificate ends here.
@@ -252,22 +261,8 @@ fn serve_tls(bytes: Vec<u8>) -> (String, Arc<AtomicUsize>) {
             if !head.ends_with(b"\r\n\r\n") {
                 continue;
             }
-            for line in String::from_utf8_lossy(&head).lines() {
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("range: bytes=") {
-                    let (a, b) = v.trim().split_once('-').unwrap();
-                    range = Some((a.parse::<usize>().unwrap(), b.parse::<usize>().unwrap()));
-                }
-            }
             counter.fetch_add(1, Ordering::SeqCst);
-            let (a, b) = range.unwrap_or((0, bytes.len() - 1));
-            let b = b.min(bytes.len() - 1);
-            let head = format!(
-                "HTTP/1.1 206 Partial Content\r\nContent-Length: {}\r\nContent-Range: bytes {a}-{b}/{}\r\nConnection: close\r\n\r\n",
-                b + 1 - a,
-                bytes.len()
-            );
-            let _ = tls.write_all(head.as_bytes());
-            let _ = tls.write_all(&bytes[a..=b]);
+            answer(&String::from_utf8_lossy(&head), &bytes, &mut tls);
             tls.conn.send_close_notify();
             let _ = tls.flush();
         }
