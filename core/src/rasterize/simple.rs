@@ -71,29 +71,12 @@ pub(crate) const MAX_CROSSINGS: usize = 1_000_000;
 /// 200 million pair tests, or when long edges would fill too many buckets: the count's own
 /// cost stays bounded.
 fn too_many_crossings(rings: &[Vec<Pt>]) -> bool {
-    let edges: Vec<(Pt, Pt)> = rings
-        .iter()
-        .flat_map(|r| (0..r.len()).map(move |i| (r[i], r[(i + 1) % r.len()])))
-        .collect();
+    let edges = ring_edges(rings);
     if edges.len() < 64 {
         return false;
     }
-    let b = edges.iter().fold(
-        (
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ),
-        |b, (p, q)| {
-            (
-                b.0.min(p.0.min(q.0)),
-                b.1.min(p.1.min(q.1)),
-                b.2.max(p.0.max(q.0)),
-                b.3.max(p.1.max(q.1)),
-            )
-        },
-    );
+    // The edges' endpoints are the rings' vertices.
+    let b = bbox(rings.iter().flatten());
     // Coarse buckets (about 16 edges each on average): edges of spiky polygons are long
     // compared with finer ones.
     let g = (((edges.len() as f64).sqrt() / 4.0).ceil() as usize).clamp(1, 1024);
@@ -387,8 +370,17 @@ fn inside(ring: &[Pt], p: Pt, budget: &mut usize) -> bool {
     c
 }
 
-fn bbox(ring: &[Pt]) -> (f64, f64, f64, f64) {
-    ring.iter().fold(
+/// Every ring's edges, closing each ring.
+fn ring_edges(rings: &[Vec<Pt>]) -> Vec<(Pt, Pt)> {
+    rings
+        .iter()
+        .flat_map(|r| (0..r.len()).map(move |i| (r[i], r[(i + 1) % r.len()])))
+        .collect()
+}
+
+/// (min x, min y, max x, max y) of `points`.
+fn bbox<'a>(points: impl IntoIterator<Item = &'a Pt>) -> (f64, f64, f64, f64) {
+    points.into_iter().fold(
         (
             f64::INFINITY,
             f64::INFINITY,
@@ -407,7 +399,7 @@ fn contains(b: (f64, f64, f64, f64), p: Pt) -> bool {
 /// and no part inside another's region.
 fn nesting_is_plain(parts: &[&[Vec<Pt>]], rings: &[Vec<Pt>]) -> bool {
     let mut budget = NESTING_BUDGET;
-    let boxes: Vec<_> = rings.iter().map(|r| bbox(r)).collect();
+    let boxes: Vec<_> = rings.iter().map(bbox).collect();
     // Index of each part's shell in `rings`.
     let mut starts = Vec::with_capacity(parts.len());
     let mut k = 0;
@@ -489,29 +481,12 @@ fn refine_crossings(input: &[Vec<Pt>], out: &mut [Vec<Pt>]) {
         .flatten()
         .map(|p| (p.0.to_bits(), p.1.to_bits()))
         .collect();
-    let edges: Vec<(Pt, Pt)> = input
-        .iter()
-        .flat_map(|r| (0..r.len()).map(move |i| (r[i], r[(i + 1) % r.len()])))
-        .collect();
+    let edges = ring_edges(input);
     if edges.is_empty() {
         return;
     }
-    let b = edges.iter().fold(
-        (
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ),
-        |b, (p, q)| {
-            (
-                b.0.min(p.0.min(q.0)),
-                b.1.min(p.1.min(q.1)),
-                b.2.max(p.0.max(q.0)),
-                b.3.max(p.1.max(q.1)),
-            )
-        },
-    );
+    // The edges' endpoints are the rings' vertices.
+    let b = bbox(input.iter().flatten());
     let g = ((edges.len() as f64).sqrt().ceil() as usize).clamp(1, 1024);
     let (cw, ch) = ((b.2 - b.0) / g as f64, (b.3 - b.1) / g as f64);
     let extent = (b.2 - b.0).max(b.3 - b.1);
