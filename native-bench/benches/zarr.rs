@@ -27,7 +27,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
-use geochip::LabeledArray;
 use geochip::zarr::{Compression, WriteOptions, ZarrArray, ZarrStore};
 use zarrs::array::{
     ArrayShardedReadableExt, ArrayShardedReadableExtCache, ArraySubset, CodecOptions,
@@ -51,19 +50,6 @@ fn dir() -> PathBuf {
     let d = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("zarr-bench");
     std::fs::create_dir_all(&d).expect("bench directory");
     d
-}
-
-/// A smooth field plus hash noise: compressible, not trivially.
-fn field(n: usize) -> LabeledArray {
-    let mut v = Vec::with_capacity(n * n);
-    for y in 0..n {
-        for x in 0..n {
-            let h = (x as u64 * 0x9E37_79B9 + y as u64 * 0x85EB_CA6B) % 1000;
-            let smooth = ((x as f32) * 0.01).sin() * 100.0 + ((y as f32) * 0.013).cos() * 50.0;
-            v.push(smooth + (h as f32) * 0.001);
-        }
-    }
-    LabeledArray::from_shape_vec(&["y", "x"], &[n, n], v).expect("shape")
 }
 
 fn fs_store(path: &Path) -> ZarrStore {
@@ -118,7 +104,7 @@ fn whole(c: &mut Criterion) {
     // As the `geochip` binary does: no fresh mmap per chunk buffer after the large frees.
     geochip_bench::tune_allocator();
     let n = side();
-    let a = field(n);
+    let a = geochip_bench::z1_field(n);
     let bytes = a.data().to_le_bytes();
     let nbytes = bytes.len() as u64;
     let d = dir();
@@ -208,7 +194,7 @@ fn single_chunk(c: &mut Criterion) {
     let d = dir();
     let grid = (n / CHUNK) as u64;
     // Ensure the stores exist (the whole-array group may have been filtered out).
-    let a = field(n);
+    let a = geochip_bench::z1_field(n);
     for (name, opts) in layouts() {
         let path = d.join(format!("{name}.zarr"));
         if !path.join("a/zarr.json").exists() {

@@ -35,3 +35,23 @@ pub fn tune_allocator() {
         }
     }
 }
+
+/// The Z1 benchmark's array (`benches/zarr.rs` and `geochip bench zarr`): an `n`×`n` float32
+/// (y, x) field, smooth plus hash noise, so it compresses, but not trivially.
+///
+/// ```
+/// let a = geochip_bench::z1_field(4);
+/// assert_eq!(a.shape(), &[4, 4]);
+/// ```
+pub fn z1_field(n: usize) -> geochip::LabeledArray {
+    let mut v = Vec::with_capacity(n * n);
+    for y in 0..n {
+        for x in 0..n {
+            let h = (x as u64 * 0x9E37_79B9 + y as u64 * 0x85EB_CA6B) % 1000;
+            let smooth = ((x as f32) * 0.01).sin() * 100.0 + ((y as f32) * 0.013).cos() * 50.0;
+            v.push(smooth + (h as f32) * 0.001);
+        }
+    }
+    geochip::LabeledArray::from_shape_vec(&["y", "x"], &[n, n], v)
+        .expect("n*n values for an n×n shape")
+}

@@ -17,7 +17,7 @@
 //! the page as `root.geochipWorkerResources`, and they are counted with the page's.
 
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
@@ -93,12 +93,9 @@ pub fn gzip_len(bytes: &[u8]) -> Result<u64> {
     Ok(enc.finish()?.len() as u64)
 }
 
-/// Every built page (except mdBook's `print.html` and `toc.html`) whose HTML holds a widget,
-/// i.e. an element with a `data-ready` attribute, with that element's id.
-pub fn discover_widgets(book_dir: &Path) -> Result<Vec<(String, String)>> {
-    let tag = regex::Regex::new(r#"<[a-zA-Z][^>]*\sdata-ready="[^"]*"[^>]*>"#)?;
-    let id = regex::Regex::new(r#"\sid="([^"]+)""#)?;
-    let mut found = Vec::new();
+/// The files at the top of the built book, as (file name, path), sorted by name.
+pub fn book_files(book_dir: &Path) -> Result<Vec<(String, PathBuf)>> {
+    let mut files = Vec::new();
     for entry in std::fs::read_dir(book_dir)
         .with_context(|| format!("cannot read the book in {}", book_dir.display()))?
     {
@@ -108,6 +105,19 @@ pub fn discover_widgets(book_dir: &Path) -> Result<Vec<(String, String)>> {
             .and_then(|n| n.to_str())
             .unwrap_or_default()
             .to_owned();
+        files.push((name, path));
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Every built page (except mdBook's `print.html` and `toc.html`) whose HTML holds a widget,
+/// i.e. an element with a `data-ready` attribute, with that element's id.
+pub fn discover_widgets(book_dir: &Path) -> Result<Vec<(String, String)>> {
+    let tag = regex::Regex::new(r#"<[a-zA-Z][^>]*\sdata-ready="[^"]*"[^>]*>"#)?;
+    let id = regex::Regex::new(r#"\sid="([^"]+)""#)?;
+    let mut found = Vec::new();
+    for (name, path) in book_files(book_dir)? {
         if !name.ends_with(".html") || name == "print.html" || name == "toc.html" {
             continue;
         }

@@ -39,15 +39,7 @@ fn registered_languages(highlight_js: &str) -> Result<BTreeSet<String>> {
 pub fn check_highlight(book_dir: &Path) -> Result<()> {
     let mut highlight = None;
     let mut pages = Vec::new();
-    for entry in std::fs::read_dir(book_dir)
-        .with_context(|| format!("cannot read the book in {}", book_dir.display()))?
-    {
-        let path = entry?.path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
+    for (name, path) in crate::metrics::book_files(book_dir)? {
         if name.starts_with("highlight") && name.ends_with(".js") {
             highlight = Some(path);
         } else if name.ends_with(".html") {

@@ -19,7 +19,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use geochip::LabeledArray;
 use geochip::zarr::{ByteSourceStore, Compression, WriteOptions, ZarrArray, ZarrStore};
 use serde_json::{Value, json};
 
@@ -36,19 +35,6 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
-}
-
-/// A smooth field plus hash noise (compressible, not trivially), as `benches/zarr.rs`.
-fn field(n: usize) -> Result<LabeledArray> {
-    let mut v = Vec::with_capacity(n * n);
-    for y in 0..n {
-        for x in 0..n {
-            let h = (x as u64 * 0x9E37_79B9 + y as u64 * 0x85EB_CA6B) % 1000;
-            let smooth = ((x as f32) * 0.01).sin() * 100.0 + ((y as f32) * 0.013).cos() * 50.0;
-            v.push(smooth + (h as f32) * 0.001);
-        }
-    }
-    Ok(LabeledArray::from_shape_vec(&["y", "x"], &[n, n], v)?)
 }
 
 fn fs_store(path: &Path) -> Result<ZarrStore> {
@@ -164,7 +150,7 @@ pub fn zarr(ctx: &Ctx) -> Result<Vec<Outcome>> {
     let dir = std::env::temp_dir().join(format!("geochip-bench-zarr-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let scratch = Scratch(dir.clone());
-    let a = field(n)?;
+    let a = geochip_bench::z1_field(n);
     let bytes = a.data().to_le_bytes();
     let nbytes = bytes.len() as u64;
     let raw = dir.join("plain.bin");
